@@ -1,0 +1,100 @@
+// The kernel contract. Every pointer is a byte offset into the engine's one WebAssembly.Memory
+// (see memory.ts); f32 arrays unless named otherwise; matrices are row-major. The WASM backend
+// (assembly/, compiled) and the reference backend (reference/, plain TypeScript) implement exactly
+// these signatures, so any model runs on either and tests compare them.
+//
+// Outputs may not alias inputs unless a kernel says so.
+
+export interface Kernels {
+  // ---- Matrix products (the three forms backprop needs). `accumulate` = 1 adds into C. ----
+  /** C[m,n] (+)= A[m,k] · B[k,n] */
+  gemmNN(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
+  /** C[m,n] (+)= A[m,k] · B[n,k]ᵀ */
+  gemmNT(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
+  /** C[m,n] (+)= A[k,m]ᵀ · B[k,n] */
+  gemmTN(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
+  /** C[m,n] = A[m,k] · B[k,n] + bias[n] (broadcast over rows), then max(0, ·) if relu = 1. */
+  gemmNNBias(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, relu: number): void;
+
+  // ---- Element-wise and row-wise ----
+  /** x[r,c] += bias[c] for r < rows, c < cols (in place). */
+  biasAdd(x: number, bias: number, rows: number, cols: number): void;
+  /** x[r,c] = max(0, x[r,c] + bias[c]) (in place). */
+  biasRelu(x: number, bias: number, rows: number, cols: number): void;
+  /** y[i] = max(0, x[i]); y may equal x. */
+  relu(x: number, y: number, n: number): void;
+  /** dx[i] = y[i] > 0 ? dy[i] : 0, where y is the ReLU's output; dx may equal dy. */
+  reluBackward(dy: number, y: number, dx: number, n: number): void;
+  /** out[c] (+)= Σ_r x[r,c]: the bias gradient. */
+  colSum(x: number, out: number, rows: number, cols: number, accumulate: number): void;
+  /** y[r,:] = softmax(x[r,:]), computed as exp(x - max) / Σ exp(x - max); y may equal x. */
+  softmax(x: number, y: number, rows: number, cols: number): void;
+  /** Vector-Jacobian product of softmax: dx[r,c] = y[r,c] · (dy[r,c] − Σ_j dy[r,j]·y[r,j]). */
+  softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number): void;
+  /**
+   * Softmax fused with sparse categorical cross-entropy. labels: i32[rows], each in [0, cols).
+   * Writes probs[r,:] = softmax(logits[r,:]) and dLogits[r,c] = scale · (probs[r,c] − [c = label_r]).
+   * Returns Σ_r −log(max(probs[r,label_r], 1e-7)) (a sum; the caller averages).
+   * dLogits may equal logits; probs may not alias either.
+   */
+  softmaxCrossEntropy(logits: number, labels: number, probs: number, dLogits: number, rows: number, cols: number, scale: number): number;
+  /** out[r] = index of the first maximum of x[r,:]; out is i32[rows]. */
+  argmaxRows(x: number, out: number, rows: number, cols: number): void;
+  /** out[i] = a[i] · b[i] (dropout: a mask of 0 or 1/(1 − rate)); out may equal a or b. */
+  mul(a: number, b: number, out: number, n: number): void;
+  /** x[i] *= alpha */
+  scale(x: number, n: number, alpha: number): void;
+  /** y[i] += alpha · x[i] */
+  axpy(x: number, y: number, n: number, alpha: number): void;
+  /**
+   * dst[i, :] = src[indices[i], :] for i < count, rows of rowLen f32 values; indices: i32[count].
+   * Gathers a shuffled mini-batch out of a dataset that lives in WASM memory.
+   */
+  gatherRows(src: number, indices: number, dst: number, count: number, rowLen: number): void;
+
+  // ---- Convolution and pooling, NHWC ----
+  // Geometry shared by im2col, col2im and pooling: input x[batch, h, w, c]; a window of kh x kw
+  // moved by (strideH, strideW); padTop/padLeft cells of padding before the first row/column
+  // ('valid': 0; 'same': Keras's floor(total/2)); output outH x outW positions.
+  /**
+   * cols[(b·outH + oy)·outW + ox, (ky·kw + kx)·c + ci] = x[b, oy·strideH + ky − padTop, ox·strideW + kx − padLeft, ci],
+   * 0 where that falls outside the image. cols is [batch·outH·outW, kh·kw·c], matching a Keras
+   * kernel [kh, kw, c, filters] read as a [kh·kw·c, filters] matrix.
+   */
+  im2col(x: number, cols: number, batch: number, h: number, w: number, c: number, kh: number, kw: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+  /** The adjoint of im2col: x = 0, then every cols entry is added back to the pixel it came from. */
+  col2im(cols: number, x: number, batch: number, h: number, w: number, c: number, kh: number, kw: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+  /**
+   * y[b, oy, ox, ci] = max over the window (padding cells never win) of x; argmax (i32, same size
+   * as y) records the flat index into x of the winning element (first maximum in window order).
+   */
+  maxPoolForward(x: number, y: number, argmax: number, batch: number, h: number, w: number, c: number,
+    poolH: number, poolW: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+    outH: number, outW: number): void;
+  /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize. */
+  maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;
+
+  // ---- Optimizer updates (in place, n parameters) ----
+  /**
+   * Keras SGD. momentum = 0: w −= lr·g. Otherwise v = momentum·v − lr·g, then
+   * w += v (nesterov = 0) or w += momentum·v − lr·g (nesterov = 1).
+   */
+  sgdUpdate(w: number, g: number, v: number, n: number, lr: number, momentum: number, nesterov: number): void;
+  /**
+   * TF.js Adam: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+   * w −= lr · (m·c1) / (sqrt(v·c2) + ε), with the bias corrections c1 = 1/(1−β1ᵗ), c2 = 1/(1−β2ᵗ).
+   */
+  adamUpdate(w: number, g: number, m: number, v: number, n: number, lr: number, beta1: number,
+    beta2: number, epsilon: number, c1: number, c2: number): void;
+}
+
+/** The names of every kernel, for backends that bind them by name and for tests. */
+export const KERNEL_NAMES = [
+  'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
+  'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
+  'softmaxCrossEntropy', 'argmaxRows', 'mul', 'scale', 'axpy', 'gatherRows',
+  'im2col', 'col2im', 'maxPoolForward', 'maxPoolBackward',
+  'sgdUpdate', 'adamUpdate',
+] as const satisfies readonly (keyof Kernels)[];

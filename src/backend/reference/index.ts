@@ -1,0 +1,11 @@
+// The reference backend: every kernel of kernels.ts in plain, readable TypeScript over the same
+// memory as the WASM backend. It is the specification the SIMD kernels are tested against.
+import type { Kernels } from '../kernels.ts';
+import type { Arena } from '../memory.ts';
+import { referenceGemm } from './gemm.ts';
+import { referenceElementwise } from './elementwise.ts';
+import { referenceConv } from './conv.ts';
+
+export function referenceKernels(arena: Arena): Kernels {
+  return { ...referenceGemm(arena), ...referenceElementwise(arena), ...referenceConv(arena) };
+}

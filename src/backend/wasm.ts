@@ -1,0 +1,86 @@
+// The WASM backend: the AssemblyScript kernels of assembly/, compiled by `npm run build` into
+// build/kernels.wasm (plain SIMD) and build/kernels-relaxed.wasm (relaxed SIMD: fused multiply-add).
+// They are raw-pointer functions over the imported memory, so a call passes a few integers and
+// copies nothing; that is why the engine binds the exports directly instead of using
+// @assemblyscript/loader or asc's generated bindings, whose array helpers copy on every call.
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { KERNEL_NAMES, type Kernels } from './kernels.ts';
+import type { Arena } from './memory.ts';
+
+export type SimdFlavor = 'plain' | 'relaxed';
+
+const BUILD_DIR = fileURLToPath(new URL('../../build/', import.meta.url));
+
+let v8FlagsSet = false;
+
+/**
+ * Sets V8 flags that must precede compilation: relaxed SIMD (behind a flag on Node 20, and
+ * NODE_OPTIONS refuses it) and no Liftoff, so the first epoch does not run in the baseline tier.
+ */
+function setV8Flags(): void {
+  if (v8FlagsSet) return;
+  v8FlagsSet = true;
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  v8.setFlagsFromString('--no-liftoff');
+}
+
+function readWasm(flavor: SimdFlavor): Uint8Array {
+  const file = BUILD_DIR + (flavor === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels.wasm');
+  if (!existsSync(file)) {
+    throw new Error(`WASM kernels not built: ${file} is missing (run \`npm run build\`)`);
+  }
+  return readFileSync(file);
+}
+
+/** Whether this runtime can run the relaxed-SIMD build. */
+export function relaxedSimdSupported(): boolean {
+  setV8Flags();
+  try {
+    return WebAssembly.validate(readWasm('relaxed'));
+  } catch {
+    return false;
+  }
+}
+
+/** Picks the SIMD flavor: ENGINE_SIMD=plain|relaxed forces one; otherwise relaxed when it runs. */
+export function chooseSimdFlavor(requested?: SimdFlavor | 'auto'): SimdFlavor {
+  const wanted = requested && requested !== 'auto' ? requested : (process.env.ENGINE_SIMD as SimdFlavor | undefined);
+  if (wanted !== undefined && wanted !== 'plain' && wanted !== 'relaxed') {
+    throw new Error(`ENGINE_SIMD must be "plain" or "relaxed", got "${wanted}"`);
+  }
+  if (wanted === 'relaxed' && !relaxedSimdSupported()) {
+    throw new Error('relaxed SIMD was requested but this runtime cannot run build/kernels-relaxed.wasm');
+  }
+  return wanted ?? (relaxedSimdSupported() ? 'relaxed' : 'plain');
+}
+
+export interface WasmModule {
+  module: WebAssembly.Module;
+  instance: WebAssembly.Instance;
+  /** First free byte after the kernels' static data and scratch. */
+  heapBase: number;
+}
+
+export function compileKernels(flavor: SimdFlavor): WebAssembly.Module {
+  setV8Flags();
+  return new WebAssembly.Module(readWasm(flavor));
+}
+
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): WasmModule {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const heapBase = (instance.exports.heapBase as () => number)();
+  return { module, instance, heapBase };
+}
+
+/** Binds the kernel exports by name; throws if the build lacks one. */
+export function wasmKernels(instance: WebAssembly.Instance, _arena: Arena): Kernels {
+  const kernels: Record<string, unknown> = {};
+  for (const name of KERNEL_NAMES) {
+    const fn = instance.exports[name];
+    if (typeof fn !== 'function') throw new Error(`build/kernels.wasm does not export kernel "${name}"`);
+    kernels[name] = fn;
+  }
+  return kernels as unknown as Kernels;
+}
