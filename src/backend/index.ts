@@ -1,6 +1,6 @@
 // A backend = the one memory arena + a set of kernels over it. Both backends share the same
 // arena, so a tensor allocated once can be fed to either and their outputs compared.
-import { Arena } from './memory.ts';
+import { Arena, MAX_PAGES } from './memory.ts';
 import type { Kernels } from './kernels.ts';
 import { referenceKernels } from './reference/index.ts';
 import { chooseSimdFlavor, compileKernels, instantiateKernels, wasmKernels, type SimdFlavor } from './wasm.ts';
@@ -25,12 +25,12 @@ let runtime: Runtime | null = null;
 function createRuntime(): Runtime {
   const flavor = chooseSimdFlavor();
   const module = compileKernels(flavor);
-  const memory = new WebAssembly.Memory({ initial: 32, maximum: 32768, shared: true });
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
   const wasm = instantiateKernels(module, memory);
   const arena = new Arena(memory, wasm.heapBase);
   return {
     arena,
-    wasm: { name: 'wasm', flavor, arena, kernels: wasmKernels(wasm.instance, arena) },
+    wasm: { name: 'wasm', flavor, arena, kernels: wasmKernels(wasm.instance) },
     reference: { name: 'reference', flavor: 'typescript', arena, kernels: referenceKernels(arena) },
   };
 }

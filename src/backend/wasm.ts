@@ -7,7 +7,6 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { KERNEL_NAMES, type Kernels } from './kernels.ts';
-import type { Arena } from './memory.ts';
 
 export type SimdFlavor = 'plain' | 'relaxed';
 
@@ -74,13 +73,17 @@ export function instantiateKernels(module: WebAssembly.Module, memory: WebAssemb
   return { module, instance, heapBase };
 }
 
-/** Binds the kernel exports by name; throws if the build lacks one. */
-export function wasmKernels(instance: WebAssembly.Instance, _arena: Arena): Kernels {
+/** Binds the kernel exports by name. A kernel the build lacks throws when called, naming itself. */
+export function wasmKernels(instance: WebAssembly.Instance): Kernels {
   const kernels: Record<string, unknown> = {};
   for (const name of KERNEL_NAMES) {
     const fn = instance.exports[name];
-    if (typeof fn !== 'function') throw new Error(`build/kernels.wasm does not export kernel "${name}"`);
-    kernels[name] = fn;
+    kernels[name] =
+      typeof fn === 'function'
+        ? fn
+        : () => {
+            throw new Error(`the WASM build does not export kernel "${name}" (rebuild with \`npm run build\`)`);
+          };
   }
   return kernels as unknown as Kernels;
 }
