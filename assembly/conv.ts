@@ -1,1 +1,166 @@
-// placeholder: to be written
+// Convolution lowering (im2col / col2im) and max pooling, NHWC (spec: src/backend/kernels.ts,
+// readable twin: src/backend/reference/conv.ts).
+//
+// In NHWC the kw pixels under one kernel row are adjacent in memory, so for each output position
+// and kernel row the kw·c values of a cols row come from ONE contiguous run of x (clipped at the
+// left/right image border, zeros outside). The kernels copy or add those runs 4 floats at a time.
+// No allocation, no globals: safe to call from several threads.
+
+@inline function bytesOf(n: i32): usize {
+  return <usize>n << 2;
+}
+
+/** dst[0..bytes) = src[0..bytes) (f32 runs; bytes a multiple of 4). */
+@inline function copyRun(dst: usize, src: usize, bytes: usize): void {
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, v128.load(src + i));
+  for (; i < bytes; i += 4) store<f32>(dst + i, load<f32>(src + i));
+}
+
+/** dst[0..bytes) += src[0..bytes) */
+@inline function addRun(dst: usize, src: usize, bytes: usize): void {
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, f32x4.add(v128.load(dst + i), v128.load(src + i)));
+  for (; i < bytes; i += 4) store<f32>(dst + i, load<f32>(dst + i) + load<f32>(src + i));
+}
+
+/** dst[0..bytes) = 0 */
+@inline function zeroRun(dst: usize, bytes: usize): void {
+  const z = f32x4.splat(0);
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, z);
+  for (; i < bytes; i += 4) store<f32>(dst + i, 0);
+}
+
+/**
+ * cols[(b·outH + oy)·outW + ox, (ky·kw + kx)·c + ci] = x[b, oy·sH + ky − padTop, ox·sW + kx − padLeft, ci]
+ * (0 outside the image).
+ */
+export function im2col(x: usize, cols: usize, batch: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32,
+  strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  const pixBytes = bytesOf(c);
+  const runBytes = <usize>kw * pixBytes; // one kernel row of a cols row
+  let dst = cols;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * strideH - padTop;
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * strideW - padLeft;
+        const kx0 = max(0, -x0), kx1 = min(kw, w - x0); // kernel columns inside the image
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = y0 + ky;
+          if (iy < 0 || iy >= h || kx0 >= kx1) {
+            zeroRun(dst, runBytes);
+          } else {
+            const src = x + bytesOf(((b * h + iy) * w + x0 + kx0) * c);
+            const lead = <usize>kx0 * pixBytes, mid = <usize>(kx1 - kx0) * pixBytes;
+            zeroRun(dst, lead);
+            copyRun(dst + lead, src, mid);
+            zeroRun(dst + lead + mid, runBytes - lead - mid);
+          }
+          dst += runBytes;
+        }
+      }
+    }
+  }
+}
+
+/** x = 0, then x[b, oy·sH + ky − padTop, ox·sW + kx − padLeft, ci] += cols[...] (the adjoint of im2col). */
+export function col2im(cols: usize, x: usize, batch: i32, h: i32, w: i32, c: i32, kh: i32, kw: i32,
+  strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  memory.fill(x, 0, bytesOf(batch * h * w * c));
+  const pixBytes = bytesOf(c);
+  const runBytes = <usize>kw * pixBytes;
+  let src = cols;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * strideH - padTop;
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * strideW - padLeft;
+        const kx0 = max(0, -x0), kx1 = min(kw, w - x0);
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = y0 + ky;
+          if (iy >= 0 && iy < h && kx0 < kx1) {
+            const dst = x + bytesOf(((b * h + iy) * w + x0 + kx0) * c);
+            addRun(dst, src + <usize>kx0 * pixBytes, <usize>(kx1 - kx0) * pixBytes);
+          }
+          src += runBytes;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * y[b,oy,ox,ci] = max over the window's cells inside the image; argmax[same] = flat index into x of
+ * the first maximum in window order (ky, then kx). A window with no cell inside the image (impossible
+ * for 'valid'/'same' geometry) gives y = 0, argmax = −1.
+ */
+export function maxPoolForward(x: usize, y: usize, argmax: usize, batch: i32, h: i32, w: i32, c: i32,
+  poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  const lanes = i32x4(0, 1, 2, 3);
+  let o = 0; // flat index of y[b, oy, ox, 0]
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * strideH - padTop;
+      const ky0 = max(0, -y0), ky1 = min(poolH, h - y0);
+      for (let ox = 0; ox < outW; ox++, o += c) {
+        const x0 = ox * strideW - padLeft;
+        const kx0 = max(0, -x0), kx1 = min(poolW, w - x0);
+        const yo = y + bytesOf(o), ao = argmax + bytesOf(o);
+        if (ky0 >= ky1 || kx0 >= kx1) {
+          memory.fill(yo, 0, bytesOf(c));
+          memory.fill(ao, 0xff, bytesOf(c));
+          continue;
+        }
+        const first = ((b * h + y0 + ky0) * w + x0 + kx0) * c; // flat index of the first cell, channel 0
+        let ci = 0;
+        for (; ci + 4 <= c; ci += 4) {
+          let best = v128.load(x + bytesOf(first + ci));
+          let arg = i32x4.add(i32x4.splat(first + ci), lanes);
+          for (let ky = ky0; ky < ky1; ky++) {
+            const rowIdx = ((b * h + y0 + ky) * w + x0) * c + ci;
+            for (let kx = kx0; kx < kx1; kx++) {
+              const idx = rowIdx + kx * c;
+              const v = v128.load(x + bytesOf(idx));
+              const gt = f32x4.gt(v, best); // strict: the first maximum stays
+              best = v128.bitselect(v, best, gt);
+              arg = v128.bitselect(i32x4.add(i32x4.splat(idx), lanes), arg, gt);
+            }
+          }
+          v128.store(yo + bytesOf(ci), best);
+          v128.store(ao + bytesOf(ci), arg);
+        }
+        for (; ci < c; ci++) {
+          let best = load<f32>(x + bytesOf(first + ci));
+          let arg = first + ci;
+          for (let ky = ky0; ky < ky1; ky++) {
+            const rowIdx = ((b * h + y0 + ky) * w + x0) * c + ci;
+            for (let kx = kx0; kx < kx1; kx++) {
+              const idx = rowIdx + kx * c;
+              const v = load<f32>(x + bytesOf(idx));
+              if (v > best) {
+                best = v;
+                arg = idx;
+              }
+            }
+          }
+          store<f32>(yo + bytesOf(ci), best);
+          store<i32>(ao + bytesOf(ci), arg);
+        }
+      }
+    }
+  }
+}
+
+/** dx = 0 (inSize floats), then dx[argmax[i]] += dy[i]; an index outside [0, inSize) is skipped. */
+export function maxPoolBackward(dy: usize, argmax: usize, dx: usize, outSize: i32, inSize: i32): void {
+  memory.fill(dx, 0, bytesOf(inSize));
+  for (let i = 0; i < outSize; i++) {
+    const idx = load<i32>(argmax + bytesOf(i));
+    if (<u32>idx < <u32>inSize) {
+      const p = dx + bytesOf(idx);
+      store<f32>(p, load<f32>(p) + load<f32>(dy + bytesOf(i)));
+    }
+  }
+}

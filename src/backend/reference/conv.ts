@@ -1,6 +1,102 @@
-// placeholder: to be written
+// Reference twin of assembly/conv.ts: im2col / col2im and max pooling, NHWC, as plain loops over the
+// arena's views (index = ptr >> 2). These loops are the definition the WASM kernels are tested against.
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
-export function referenceConv(_arena: Arena): Pick<Kernels, 'im2col' | 'col2im' | 'maxPoolForward' | 'maxPoolBackward'> {
-  return {} as never;
+
+type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'maxPoolForward' | 'maxPoolBackward'>;
+
+export function referenceConv(arena: Arena): ConvKernels {
+  return {
+    // cols[(b·outH + oy)·outW + ox, (ky·kw + kx)·c + ci] = x[b, oy·sH + ky − padTop, ox·sW + kx − padLeft, ci], 0 outside.
+    im2col(x, cols, batch, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW) {
+      const f = arena.f32;
+      const X = x >> 2, C = cols >> 2;
+      const rowLen = kh * kw * c;
+      for (let b = 0; b < batch; b++) {
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox++) {
+            const row = C + ((b * outH + oy) * outW + ox) * rowLen;
+            for (let ky = 0; ky < kh; ky++) {
+              for (let kx = 0; kx < kw; kx++) {
+                const iy = oy * strideH + ky - padTop;
+                const ix = ox * strideW + kx - padLeft;
+                const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                for (let ci = 0; ci < c; ci++) {
+                  f[row + (ky * kw + kx) * c + ci] = inside ? f[X + ((b * h + iy) * w + ix) * c + ci] : 0;
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+
+    // The adjoint of im2col: x = 0, then x[pixel a cols entry was copied from] += that entry.
+    col2im(cols, x, batch, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW) {
+      const f = arena.f32;
+      const X = x >> 2, C = cols >> 2;
+      const rowLen = kh * kw * c;
+      f.fill(0, X, X + batch * h * w * c);
+      for (let b = 0; b < batch; b++) {
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox++) {
+            const row = C + ((b * outH + oy) * outW + ox) * rowLen;
+            for (let ky = 0; ky < kh; ky++) {
+              for (let kx = 0; kx < kw; kx++) {
+                const iy = oy * strideH + ky - padTop;
+                const ix = ox * strideW + kx - padLeft;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                for (let ci = 0; ci < c; ci++) {
+                  f[X + ((b * h + iy) * w + ix) * c + ci] += f[row + (ky * kw + kx) * c + ci];
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+
+    // y = max over the window's cells inside the image; argmax = flat index into x of the first
+    // maximum in window order (ky, then kx). A window entirely in the padding: y = 0, argmax = −1.
+    maxPoolForward(x, y, argmax, batch, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW) {
+      const f = arena.f32, i32 = arena.i32;
+      const X = x >> 2, Y = y >> 2, A = argmax >> 2;
+      for (let b = 0; b < batch; b++) {
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox++) {
+            for (let ci = 0; ci < c; ci++) {
+              let best = 0;
+              let arg = -1;
+              for (let ky = 0; ky < poolH; ky++) {
+                for (let kx = 0; kx < poolW; kx++) {
+                  const iy = oy * strideH + ky - padTop;
+                  const ix = ox * strideW + kx - padLeft;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue; // padding never wins
+                  const idx = ((b * h + iy) * w + ix) * c + ci;
+                  if (arg < 0 || f[X + idx] > best) {
+                    best = f[X + idx];
+                    arg = idx;
+                  }
+                }
+              }
+              const o = ((b * outH + oy) * outW + ox) * c + ci;
+              f[Y + o] = best;
+              i32[A + o] = arg;
+            }
+          }
+        }
+      }
+    },
+
+    // dx = 0, then dx[argmax[i]] += dy[i] (indices outside [0, inSize) are skipped).
+    maxPoolBackward(dy, argmax, dx, outSize, inSize) {
+      const f = arena.f32, i32 = arena.i32;
+      const DY = dy >> 2, A = argmax >> 2, DX = dx >> 2;
+      f.fill(0, DX, DX + inSize);
+      for (let i = 0; i < outSize; i++) {
+        const idx = i32[A + i];
+        if (idx >= 0 && idx < inSize) f[DX + idx] += f[DY + i];
+      }
+    },
+  };
 }
