@@ -138,9 +138,11 @@ export function colSum(x: usize, out: usize, rows: i32, cols: i32, accumulate: i
   const bytes = bytesOf(n);
   const vecEnd = vecBytes(n);
   const m = rowMax(x, n);
-  let sum64: f64 = 0; // the exp loop is scalar anyway; an f64 sum keeps long rows accurate
+  // The exp loop is scalar anyway, so it works in f64: x − max is exact there (in f32 its rounding
+  // costs |x − max|·2⁻²⁴ relative in exp) and the sum of a long row stays accurate.
+  let sum64: f64 = 0;
   for (let i: usize = 0; i < bytes; i += 4) {
-    const e = Mathf.exp(load<f32>(x + i) - m);
+    const e = <f32>Math.exp(<f64>load<f32>(x + i) - <f64>m);
     store<f32>(y + i, e);
     sum64 += e;
   }
