@@ -1,0 +1,304 @@
+// im2col / col2im and max pooling (NHWC): hand-worked examples, the adjoint identity, and every WASM
+// build against the reference twin over many geometries ('valid'/'same', strides ≠ kernel, odd
+// sizes, channels at SIMD edges). These kernels only move, add and compare floats in a fixed
+// order, so WASM and reference must agree bit for bit.
+import { describe, expect, test } from 'vitest';
+import { backends, Buffers, convGeometry, expectClose, expectExact, rng, SIZES, uniform } from './kernel-utils.ts';
+
+const { arena, reference, wasm } = backends();
+const all = [{ name: 'reference', kernels: reference }, ...wasm];
+
+interface Conv {
+  batch: number; h: number; w: number; c: number;
+  kh: number; kw: number; sh: number; sw: number;
+  padding: 'valid' | 'same';
+}
+
+/** Geometries covering 1x1, kernel > stride, stride > kernel, kernel ≥ image, non-square everything. */
+const GEOMS: Omit<Conv, 'batch' | 'c'>[] = [
+  { h: 1, w: 1, kh: 1, kw: 1, sh: 1, sw: 1, padding: 'valid' },
+  { h: 3, w: 3, kh: 2, kw: 2, sh: 1, sw: 1, padding: 'valid' },
+  { h: 3, w: 3, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' },
+  { h: 5, w: 7, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'same' },
+  { h: 7, w: 5, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' },
+  { h: 8, w: 8, kh: 5, kw: 5, sh: 1, sw: 1, padding: 'same' },
+  { h: 4, w: 17, kh: 2, kw: 3, sh: 3, sw: 3, padding: 'same' },
+  { h: 17, w: 4, kh: 2, kw: 3, sh: 2, sw: 1, padding: 'valid' },
+  { h: 5, w: 5, kh: 7, kw: 7, sh: 1, sw: 1, padding: 'same' },
+  { h: 6, w: 9, kh: 1, kw: 4, sh: 1, sw: 4, padding: 'same' },
+  { h: 28, w: 28, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'valid' },
+  { h: 13, w: 13, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'valid' },
+];
+
+function geometry(g: Conv) {
+  return convGeometry(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.padding);
+}
+
+function cases(maxCols: number): Conv[] {
+  const out: Conv[] = [];
+  for (const c of SIZES) {
+    for (const g of GEOMS) {
+      const conv = { ...g, batch: 2, c };
+      const { outH, outW } = geometry(conv);
+      if (conv.batch * outH * outW * g.kh * g.kw * c <= maxCols) out.push(conv);
+    }
+  }
+  return out;
+}
+
+/** The 14 geometry arguments of im2col/col2im, in order after the two pointers. */
+function args(g: Conv) {
+  const { outH, outW, padTop, padLeft } = geometry(g);
+  return [g.batch, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW] as const;
+}
+
+describe.each(all)('$name im2col / col2im hand examples', ({ kernels }) => {
+  const image = [1, 2, 3, 4, 5, 6, 7, 8, 9]; // 3x3x1
+
+  test('valid 2x2 on a 3x3x1 image', () => {
+    const bufs = new Buffers(arena);
+    const x = bufs.f32(9, image), cols = bufs.f32(16);
+    kernels.im2col(x, cols, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 2, 2);
+    expectExact(bufs.read(cols, 16), [1, 2, 4, 5, 2, 3, 5, 6, 4, 5, 7, 8, 5, 6, 8, 9]);
+    bufs.done();
+  });
+
+  test("'same' 3x3 with stride 2 on a 3x3x1 image (outH = 2, padTop = 1)", () => {
+    expect(convGeometry(3, 3, 3, 3, 2, 2, 'same')).toEqual({ outH: 2, outW: 2, padTop: 1, padLeft: 1 });
+    const bufs = new Buffers(arena);
+    const x = bufs.f32(9, image), cols = bufs.f32(36);
+    kernels.im2col(x, cols, 1, 3, 3, 1, 3, 3, 2, 2, 1, 1, 2, 2);
+    expectExact(bufs.read(cols, 36), [
+      0, 0, 0, 0, 1, 2, 0, 4, 5,
+      0, 0, 0, 2, 3, 0, 5, 6, 0,
+      0, 4, 5, 0, 7, 8, 0, 0, 0,
+      5, 6, 0, 8, 9, 0, 0, 0, 0,
+    ]);
+    bufs.done();
+  });
+
+  test('two channels: a cols row holds (ky, kx, ci) with ci fastest', () => {
+    const bufs = new Buffers(arena);
+    // 2x2x2 image, pixel p has channels (p, 10p); one 2x2 valid window.
+    const x = bufs.f32(8, [1, 10, 2, 20, 3, 30, 4, 40]), cols = bufs.f32(8);
+    kernels.im2col(x, cols, 1, 2, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1);
+    expectExact(bufs.read(cols, 8), [1, 10, 2, 20, 3, 30, 4, 40]);
+    bufs.done();
+  });
+
+  test('col2im adds overlapping entries back: all-ones cols give each pixel its window count', () => {
+    const bufs = new Buffers(arena);
+    const cols = bufs.f32(16, new Float32Array(16).fill(1)), x = bufs.f32(9, image);
+    kernels.col2im(cols, x, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 2, 2);
+    expectExact(bufs.read(x, 9), [1, 2, 1, 2, 4, 2, 1, 2, 1]);
+    // 'same' 3x3 stride 2: padding entries are dropped, the rest summed.
+    const cols2 = bufs.f32(36, Array.from({ length: 36 }, (_, i) => i + 1));
+    kernels.col2im(cols2, x, 1, 3, 3, 1, 3, 3, 2, 2, 1, 1, 2, 2);
+    // pixel (0,0) = cols[0][4] + 0; pixel (1,1) = cols[0][8] + cols[1][6] + cols[2][2] + cols[3][0] ...
+    const expected = new Float32Array(9);
+    const im = [0, 0, 0, 0, 1, 2, 0, 4, 5, 0, 0, 0, 2, 3, 0, 5, 6, 0, 0, 4, 5, 0, 7, 8, 0, 0, 0, 5, 6, 0, 8, 9, 0, 0, 0, 0];
+    im.forEach((pixel, i) => { if (pixel) expected[pixel - 1] += i + 1; });
+    expectExact(bufs.read(x, 9), expected);
+    bufs.done();
+  });
+});
+
+describe.each(all)('$name col2im is the adjoint of im2col', ({ kernels }) => {
+  test('<im2col(x), y> = <x, col2im(y)> on random data', () => {
+    const rand = rng(21);
+    for (const g of cases(200_000)) {
+      const bufs = new Buffers(arena);
+      const a = args(g);
+      const xLen = g.batch * g.h * g.w * g.c, colLen = g.batch * a[10] * a[11] * g.kh * g.kw * g.c;
+      const xv = uniform(rand, xLen), yv = uniform(rand, colLen);
+      const x = bufs.f32(xLen, xv), cols = bufs.f32(colLen), y = bufs.f32(colLen, yv), xt = bufs.f32(xLen);
+      kernels.im2col(x, cols, ...a);
+      kernels.col2im(y, xt, ...a);
+      const c = bufs.read(cols, colLen), back = bufs.read(xt, xLen);
+      let lhs = 0, rhs = 0, mag = 0;
+      for (let i = 0; i < colLen; i++) { lhs += c[i] * yv[i]; mag += Math.abs(c[i] * yv[i]); }
+      for (let i = 0; i < xLen; i++) rhs += xv[i] * back[i];
+      expect(Math.abs(lhs - rhs), JSON.stringify(g)).toBeLessThanOrEqual(1e-6 * mag + 1e-12);
+      bufs.done();
+    }
+  });
+});
+
+describe.each(wasm)('$name WASM im2col / col2im vs reference (exact)', ({ kernels }) => {
+  test('im2col and col2im over geometries x channels', () => {
+    const rand = rng(22);
+    for (const g of cases(3_000_000)) {
+      const bufs = new Buffers(arena);
+      const a = args(g);
+      const xLen = g.batch * g.h * g.w * g.c, colLen = g.batch * a[10] * a[11] * g.kh * g.kw * g.c;
+      const what = JSON.stringify(g);
+      const x = bufs.f32(xLen, uniform(rand, xLen));
+      const colsR = bufs.f32(colLen, uniform(rand, colLen)), colsW = bufs.f32(colLen); // colsW starts as guard values
+      reference.im2col(x, colsR, ...a);
+      kernels.im2col(x, colsW, ...a);
+      expectExact(bufs.read(colsW, colLen), bufs.read(colsR, colLen), `im2col ${what}`);
+      const dy = bufs.f32(colLen, uniform(rand, colLen));
+      const dxR = bufs.f32(xLen), dxW = bufs.f32(xLen); // col2im must zero x first
+      reference.col2im(dy, dxR, ...a);
+      kernels.col2im(dy, dxW, ...a);
+      expectExact(bufs.read(dxW, xLen), bufs.read(dxR, xLen), `col2im ${what}`);
+      bufs.done();
+    }
+  });
+});
+
+// ---- Max pooling ----
+
+interface Pool {
+  batch: number; h: number; w: number; c: number;
+  ph: number; pw: number; sh: number; sw: number;
+  padding: 'valid' | 'same';
+}
+
+function poolArgs(p: Pool) {
+  const { outH, outW, padTop, padLeft } = convGeometry(p.h, p.w, p.ph, p.pw, p.sh, p.sw, p.padding);
+  return { outH, outW, list: [p.batch, p.h, p.w, p.c, p.ph, p.pw, p.sh, p.sw, padTop, padLeft, outH, outW] as const };
+}
+
+/** Runs forward (and backward with dy) on one kernel set; returns y, argmax, dx. */
+function pool(kernels: (typeof all)[number]['kernels'], bufs: Buffers, p: Pool, x: ArrayLike<number>, dy?: ArrayLike<number>) {
+  const { outH, outW, list } = poolArgs(p);
+  const inSize = p.batch * p.h * p.w * p.c, outSize = p.batch * outH * outW * p.c;
+  const px = bufs.f32(inSize, x), py = bufs.f32(outSize), pa = bufs.f32(outSize), pdx = bufs.f32(inSize);
+  kernels.maxPoolForward(px, py, pa, ...list);
+  kernels.maxPoolBackward(bufs.f32(outSize, dy ?? new Float32Array(outSize).fill(1)), pa, pdx, outSize, inSize);
+  return { y: bufs.read(py, outSize), argmax: bufs.readI32(pa, outSize), dx: bufs.read(pdx, inSize) };
+}
+
+describe.each(all)('$name max pooling hand examples', ({ kernels }) => {
+  test('4x4, pool 2, stride 2: values, argmax (flat index into x), backward scatter', () => {
+    const bufs = new Buffers(arena);
+    const x = [
+      1, 5, 2, 0,
+      3, 4, 8, 7,
+      9, 0, 1, 1,
+      2, 6, 1, 3,
+    ];
+    const { y, argmax, dx } = pool(kernels, bufs, { batch: 1, h: 4, w: 4, c: 1, ph: 2, pw: 2, sh: 2, sw: 2, padding: 'valid' }, x, [10, 20, 30, 40]);
+    expectExact(y, [5, 8, 9, 3]);
+    expectExact(argmax, [1, 6, 8, 15]);
+    expectExact(dx, [0, 10, 0, 0, 0, 0, 20, 0, 30, 0, 0, 0, 0, 0, 0, 40]);
+    bufs.done();
+  });
+
+  test('ties go to the first maximum in window order (row, then column), per channel', () => {
+    const bufs = new Buffers(arena);
+    // 2x2x2: channel 0 all equal, channel 1 has its maximum twice (pixels 1 and 3).
+    const x = [4, 1, 4, 7, 4, 2, 4, 7];
+    const { y, argmax } = pool(kernels, bufs, { batch: 1, h: 2, w: 2, c: 2, ph: 2, pw: 2, sh: 2, sw: 2, padding: 'valid' }, x);
+    expectExact(y, [4, 7]);
+    expectExact(argmax, [0, 3]);
+    bufs.done();
+  });
+
+  test("odd size 'same' (5x5, pool 2, stride 2): padding never wins, even against all-negative inputs", () => {
+    const bufs = new Buffers(arena);
+    expect(convGeometry(5, 5, 2, 2, 2, 2, 'same')).toEqual({ outH: 3, outW: 3, padTop: 0, padLeft: 0 });
+    const x = Array.from({ length: 25 }, (_, i) => -(i + 1)); // x[i] = −(i+1): the top-left cell wins
+    const { y, argmax, dx } = pool(kernels, bufs, { batch: 1, h: 5, w: 5, c: 1, ph: 2, pw: 2, sh: 2, sw: 2, padding: 'same' }, x);
+    expectExact(argmax, [0, 2, 4, 10, 12, 14, 20, 22, 24]);
+    expectExact(y, [-1, -3, -5, -11, -13, -15, -21, -23, -25]);
+    expectExact(dx, x.map((_, i) => ([0, 2, 4, 10, 12, 14, 20, 22, 24].includes(i) ? 1 : 0)));
+    bufs.done();
+  });
+
+  test("'same' 3x3 stride 1 (padTop = 1) on all-negative input", () => {
+    const bufs = new Buffers(arena);
+    const x = [-9, -8, -7, -6, -5, -4, -3, -2, -1];
+    const { y, argmax } = pool(kernels, bufs, { batch: 1, h: 3, w: 3, c: 1, ph: 3, pw: 3, sh: 1, sw: 1, padding: 'same' }, x);
+    expectExact(y, [-5, -4, -4, -2, -1, -1, -2, -1, -1]);
+    expectExact(argmax, [4, 5, 5, 7, 8, 8, 7, 8, 8]);
+    bufs.done();
+  });
+
+  test('overlapping windows (pool 3, stride 2): a shared maximum collects both gradients', () => {
+    const bufs = new Buffers(arena);
+    const x = new Array(25).fill(0);
+    x[12] = 5; // centre of a 5x5 image: inside all four 3x3 windows
+    const { y, argmax, dx } = pool(kernels, bufs, { batch: 1, h: 5, w: 5, c: 1, ph: 3, pw: 3, sh: 2, sw: 2, padding: 'valid' }, x, [1, 2, 3, 4]);
+    expectExact(y, [5, 5, 5, 5]);
+    expectExact(argmax, [12, 12, 12, 12]);
+    expect(dx[12]).toBe(10);
+    bufs.done();
+  });
+
+  test('gaps (pool 2, stride 3): cells between windows get no gradient', () => {
+    const bufs = new Buffers(arena);
+    const x = Array.from({ length: 25 }, (_, i) => i); // increasing: bottom-right of each window wins
+    const { y, argmax, dx } = pool(kernels, bufs, { batch: 1, h: 5, w: 5, c: 1, ph: 2, pw: 2, sh: 3, sw: 3, padding: 'valid' }, x);
+    expectExact(argmax, [6, 9, 21, 24]);
+    expectExact(y, [6, 9, 21, 24]);
+    expect(dx.reduce((s, v) => s + v, 0)).toBe(4);
+    bufs.done();
+  });
+
+  test('a window entirely in the padding (non-Keras geometry) gives y = 0, argmax = −1, and no gradient', () => {
+    const bufs = new Buffers(arena);
+    const px = bufs.f32(4, [1, 2, 3, 4]), py = bufs.f32(2), pa = bufs.f32(2), pdx = bufs.f32(4);
+    // 2x2 image, pool 2x2 stride 2, padTop 2: the first output row sees only padding.
+    kernels.maxPoolForward(px, py, pa, 1, 2, 2, 1, 2, 2, 2, 2, 2, 0, 2, 1);
+    expectExact(bufs.read(py, 2), [0, 4]);
+    expectExact(bufs.readI32(pa, 2), [-1, 3]);
+    kernels.maxPoolBackward(bufs.f32(2, [7, 8]), pa, pdx, 2, 4);
+    expectExact(bufs.read(pdx, 4), [0, 0, 0, 8]);
+    bufs.done();
+  });
+});
+
+describe.each(wasm)('$name WASM max pooling vs reference (exact)', ({ kernels }) => {
+  test('forward (y, argmax) and backward over geometries x channels, with ties and negatives', () => {
+    const rand = rng(23);
+    const shapes: Omit<Pool, 'batch' | 'c'>[] = [];
+    for (const [h, w] of [[1, 1], [3, 4], [5, 5], [7, 3], [8, 8], [17, 5], [28, 28]]) {
+      for (const [ph, pw, sh, sw] of [[1, 1, 1, 1], [2, 2, 2, 2], [3, 3, 2, 2], [2, 2, 3, 3], [2, 3, 1, 2], [3, 3, 1, 1]]) {
+        for (const padding of ['valid', 'same'] as const) {
+          if (padding === 'valid' && (h < ph || w < pw)) continue;
+          shapes.push({ h, w, ph, pw, sh, sw, padding });
+        }
+      }
+    }
+    for (const c of SIZES) {
+      for (const s of shapes) {
+        const p = { ...s, batch: 2, c };
+        const inSize = p.batch * p.h * p.w * c;
+        if (inSize > 400_000) continue;
+        const { outH, outW } = poolArgs(p);
+        // Small negative integers: many ties, and a padding zero would beat every cell.
+        const x = new Float32Array(inSize).map(() => Math.floor(rand() * 4) - 5);
+        const dy = uniform(rand, p.batch * outH * outW * c);
+        const bufs = new Buffers(arena);
+        const r = pool(reference, bufs, p, x, dy), k = pool(kernels, bufs, p, x, dy);
+        const what = JSON.stringify(p);
+        expectExact(k.y, r.y, `maxPool y ${what}`);
+        expectExact(k.argmax, r.argmax, `maxPool argmax ${what}`);
+        expectExact(k.dx, r.dx, `maxPool dx ${what}`);
+        for (let i = 0; i < r.y.length; i++) {
+          if (r.argmax[i] < 0 || x[r.argmax[i]] !== r.y[i]) throw new Error(`argmax does not point at y[${i}] ${what}`);
+        }
+        bufs.done();
+      }
+    }
+  });
+});
+
+test('maxPoolBackward vs reference on random indices (repeats accumulate)', () => {
+  const rand = rng(24);
+  for (const { kernels } of wasm) {
+    for (const inSize of SIZES) {
+      const outSize = inSize * 2;
+      const bufs = new Buffers(arena);
+      const idx = bufs.i32(Array.from({ length: outSize }, () => Math.floor(rand() * inSize)));
+      const dy = bufs.f32(outSize, uniform(rand, outSize));
+      const dxR = bufs.f32(inSize), dxW = bufs.f32(inSize);
+      reference.maxPoolBackward(dy, idx, dxR, outSize, inSize);
+      kernels.maxPoolBackward(dy, idx, dxW, outSize, inSize);
+      expectClose(bufs.read(dxW, inSize), bufs.read(dxR, inSize), { rtol: 0 });
+      bufs.done();
+    }
+  }
+});
