@@ -1,0 +1,435 @@
+/**
+ * The training report: a self-contained report.html plus the same pictures as
+ * PNG files, written into one folder.
+ *
+ *   const path = await writeReport(input); // -> <outDir>/report.html
+ *
+ * Every picture is built once as SVG (./charts.ts, ./grids.ts), inlined into
+ * the page (./html.ts) and rasterised to PNG (./raster.ts).
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { comparisonBars, confusionHeatmap, decimalsFor, lineChart, percent } from './charts.ts';
+import { digitGrid, filterGrid, type DigitTile } from './grids.ts';
+import { formatDuration, fmtNumber, renderPage, table, type Card, type PageSection } from './html.ts';
+import { svgToPng } from './raster.ts';
+import { COLORS, esc, standaloneSvg, type Figure } from './svg.ts';
+
+export interface ReportInput {
+  outDir: string;
+  /** e.g. 'MNIST cnn — 2026-11-28 18:40' */
+  title: string;
+  /** 'mlp' | 'cnn' | other */
+  modelName: string;
+  /** The Keras-style model.summary() text table. */
+  summary: string;
+  /** Per epoch; absent for evaluate. */
+  history?: { loss: number[]; accuracy: number[]; valLoss?: number[]; valAccuracy?: number[]; seconds: number[] };
+  testAccuracy: number;
+  testLoss: number;
+  /** 0.9754, the Keras MLP reference. */
+  referenceAccuracy: number;
+  /** classes x classes, rows = true class, columns = predicted class. */
+  confusionMatrix: number[][];
+  trainSeconds?: number;
+  machine: { cpu: string; cores: number; node: string; platform: string; simd?: string; threads?: number };
+  /** images N*H*W in [0,1] (white digit on black), probabilities N*classes. */
+  test: {
+    images: Float32Array;
+    labels: Uint8Array;
+    probabilities: Float32Array;
+    count: number;
+    height: number;
+    width: number;
+    classes: number;
+  };
+  /** Keras layout [kh, kw, in, filters], flat row-major; present for CNN models. */
+  firstConvKernel?: { data: Float32Array; kernelH: number; kernelW: number; inChannels: number; filters: number };
+
+  // Optional extras.
+  /** Seed of the random sample grid (default 42): the same input gives the same report. */
+  seed?: number;
+  /** How many random test digits to show (default 24). */
+  sampleCount?: number;
+  /** How many of the most confident mistakes to show (default 36). */
+  mistakeCount?: number;
+  /** Label of the reference (default 'Keras MLP reference'). */
+  referenceLabel?: string;
+  /** Free-form lines shown in the run section (e.g. optimizer, batch size, backend). */
+  notes?: Record<string, string>;
+}
+
+/** File names written into outDir (PNG files only for the pictures that apply). */
+export const REPORT_FILES = {
+  html: 'report.html',
+  comparison: 'comparison.png',
+  loss: 'loss.png',
+  accuracy: 'accuracy.png',
+  confusion: 'confusion.png',
+  mistakes: 'mistakes.png',
+  samples: 'samples.png',
+  filters: 'filters.png',
+} as const;
+
+export interface Prediction {
+  index: number;
+  label: number;
+  predicted: number;
+  /** Probability of the predicted class. */
+  confidence: number;
+}
+
+/** The usable number of test examples: `count`, capped by what the arrays hold. */
+export function usableCount(test: ReportInput['test']): number {
+  const hw = test.height * test.width;
+  return Math.max(
+    0,
+    Math.min(
+      test.count,
+      test.labels.length,
+      hw > 0 ? Math.floor(test.images.length / hw) : 0,
+      test.classes > 0 ? Math.floor(test.probabilities.length / test.classes) : 0,
+    ),
+  );
+}
+
+export function predictionOf(test: ReportInput['test'], index: number): Prediction {
+  const k = test.classes;
+  let best = 0;
+  let bestP = -Infinity;
+  for (let c = 0; c < k; c++) {
+    const p = test.probabilities[index * k + c];
+    if (p > bestP) {
+      bestP = p;
+      best = c;
+    }
+  }
+  return { index, label: test.labels[index], predicted: best, confidence: Number.isFinite(bestP) ? bestP : 0 };
+}
+
+/** Misclassified examples, most confident first (ties: lower index first); at most `limit`. */
+export function mostConfidentMistakes(test: ReportInput['test'], limit = 36): Prediction[] {
+  const out: Prediction[] = [];
+  const n = usableCount(test);
+  for (let i = 0; i < n; i++) {
+    const p = predictionOf(test, i);
+    if (p.predicted !== p.label) out.push(p);
+  }
+  out.sort((a, b) => b.confidence - a.confidence || a.index - b.index);
+  return out.slice(0, Math.max(0, limit));
+}
+
+/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `k` distinct indices from [0, n), chosen by a seeded partial Fisher–Yates shuffle, in ascending order. */
+export function sampleIndices(n: number, k: number, seed: number): number[] {
+  const rand = seededRandom(seed);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const m = Math.min(n, Math.max(0, k));
+  for (let i = 0; i < m; i++) {
+    const j = i + Math.floor(rand() * (n - i));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, m).sort((a, b) => a - b);
+}
+
+function imageOf(test: ReportInput['test'], index: number): Float32Array {
+  const hw = test.height * test.width;
+  return test.images.subarray(index * hw, (index + 1) * hw);
+}
+
+export function mistakeCaption(p: Prediction): string {
+  return `true ${p.label} / predicted ${p.predicted} (${p.confidence.toFixed(2)})`;
+}
+
+const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+export interface BuiltReport {
+  html: string;
+  /** Pictures in page order; each is written as `<name>.png`. */
+  figures: Figure[];
+}
+
+/** Builds the page and its pictures without touching the file system. */
+export function buildReport(input: ReportInput): BuiltReport {
+  const t = input.test;
+  const n = usableCount(t);
+  const cm = input.confusionMatrix;
+  const cmTotal = sum(cm.map(sum));
+  const diffPp = (input.testAccuracy - input.referenceAccuracy) * 100;
+  const refLabel = input.referenceLabel ?? 'Keras MLP reference';
+  const sections: PageSection[] = [];
+  const figures: Figure[] = [];
+  const add = (s: PageSection) => {
+    sections.push(s);
+    figures.push(...(s.figures ?? []));
+  };
+
+  // Accuracy versus the reference.
+  const comparison = comparisonBars({
+    modelName: input.modelName,
+    accuracy: input.testAccuracy,
+    reference: input.referenceAccuracy,
+    referenceLabel: refLabel,
+  });
+  add({
+    id: 'accuracy-vs-reference',
+    heading: 'Test accuracy',
+    intro:
+      `The ${input.modelName} model classifies ${percent(input.testAccuracy)} of the ${thousands(cmTotal || n)} test images correctly; ` +
+      `the ${refLabel} reaches ${percent(input.referenceAccuracy)}, a difference of ` +
+      `${diffPp >= 0 ? '+' : '−'}${Math.abs(diffPp).toFixed(2)} percentage points. Test loss: ${fmtNumber(input.testLoss)}.`,
+    figures: [comparison],
+  });
+
+  // Training curves.
+  const h = input.history;
+  if (h && (h.loss.length > 0 || h.accuracy.length > 0)) {
+    const epochs = Math.max(h.loss.length, h.accuracy.length);
+    const hasVal = (a?: number[]) => !!a && a.some((v) => Number.isFinite(v));
+    const loss = lineChart({
+      name: 'loss',
+      title: 'Loss per epoch',
+      xLabel: 'epoch',
+      yLabel: 'cross-entropy loss',
+      yFloor: 0,
+      series: [
+        { label: 'training', values: h.loss, color: COLORS.train },
+        ...(hasVal(h.valLoss) ? [{ label: 'validation', values: h.valLoss!, color: COLORS.validation, dashed: true }] : []),
+      ],
+    });
+    const accuracy = lineChart({
+      name: 'accuracy',
+      title: 'Accuracy per epoch',
+      xLabel: 'epoch',
+      yLabel: 'accuracy',
+      yFloor: 0,
+      yCeil: 1,
+      yTickFormat: (v, step) => `${(v * 100).toFixed(decimalsFor(step * 100))}%`,
+      reference: { value: input.referenceAccuracy, label: `${refLabel} ${percent(input.referenceAccuracy)}` },
+      series: [
+        { label: 'training', values: h.accuracy, color: COLORS.train },
+        ...(hasVal(h.valAccuracy) ? [{ label: 'validation', values: h.valAccuracy!, color: COLORS.validation, dashed: true }] : []),
+      ],
+    });
+    const rows = Array.from({ length: epochs }, (_, i) => [
+      String(i + 1),
+      fmtNumber(h.loss[i]),
+      h.accuracy[i] === undefined ? '–' : percent(h.accuracy[i]),
+      fmtNumber(h.valLoss?.[i]),
+      h.valAccuracy?.[i] === undefined ? '–' : percent(h.valAccuracy[i]),
+      formatDuration(h.seconds[i]),
+    ]);
+    add({
+      id: 'training',
+      heading: 'Training curves',
+      intro: `Training${hasVal(h.valLoss) || hasVal(h.valAccuracy) ? ' and validation' : ''} loss and accuracy after each of ${epochs} epoch${epochs === 1 ? '' : 's'}.`,
+      figures: [loss, accuracy],
+      html:
+        `<details><summary>Per-epoch numbers</summary>` +
+        table(['epoch', 'loss', 'accuracy', 'val loss', 'val accuracy', 'time'], rows, [true, true, true, true, true, true]) +
+        '</details>',
+    });
+  }
+
+  // Confusion matrix.
+  add({
+    id: 'confusion',
+    heading: 'Confusion matrix',
+    intro:
+      'Rows are the true digits, columns the predicted ones; the diagonal counts the correct answers. ' +
+      'Off-diagonal cells are shaded by how often that confusion happens relative to the most common one.',
+    figures: [confusionHeatmap(cm)],
+  });
+
+  // Most confident mistakes.
+  const mistakes = mostConfidentMistakes(t, input.mistakeCount ?? 36);
+  let mistakesTotal = 0;
+  for (let i = 0; i < n; i++) {
+    const p = predictionOf(t, i);
+    if (p.predicted !== p.label) mistakesTotal++;
+  }
+  const mistakeTiles: DigitTile[] = mistakes.map((p) => ({
+    pixels: imageOf(t, p.index),
+    caption: mistakeCaption(p),
+    lines: [
+      { text: `true ${p.label} / predicted ${p.predicted}`, color: COLORS.text, bold: true },
+      { text: `(${p.confidence.toFixed(2)})`, color: COLORS.wrong },
+    ],
+    frame: COLORS.wrong,
+    data: { 'data-index': p.index, 'data-true': p.label, 'data-pred': p.predicted, 'data-caption': mistakeCaption(p) },
+  }));
+  add({
+    id: 'mistakes',
+    heading: 'Most confident mistakes',
+    intro: `The ${mistakes.length} misclassified test digits (of ${thousands(mistakesTotal)}) that the model was surest about, with the probability it gave its wrong answer.`,
+    figures: [
+      digitGrid({
+        name: 'mistakes',
+        title: `Most confident mistakes (${mistakes.length} of ${thousands(mistakesTotal)})`,
+        alt: `${mistakes.length} misclassified test digits, most confident first, captioned with true and predicted digit`,
+        tiles: mistakeTiles,
+        imageWidth: t.width,
+        imageHeight: t.height,
+        columns: 6,
+        emptyMessage: `No mistakes among the ${thousands(n)} test images.`,
+      }),
+    ],
+  });
+
+  // Random samples.
+  const seed = input.seed ?? 42;
+  const sample = sampleIndices(n, input.sampleCount ?? 24, seed);
+  let sampleRight = 0;
+  const sampleTiles: DigitTile[] = sample.map((i) => {
+    const p = predictionOf(t, i);
+    const right = p.predicted === p.label;
+    if (right) sampleRight++;
+    return {
+      pixels: imageOf(t, i),
+      caption: `test #${i}: predicted ${p.predicted} (${p.confidence.toFixed(2)}), true ${p.label}${right ? '' : ' — wrong'}`,
+      lines: [
+        { text: `predicted ${p.predicted} (${p.confidence.toFixed(2)})`, color: right ? COLORS.right : COLORS.wrong, bold: true },
+        { text: right ? '✓ right' : `✗ true ${p.label}`, color: right ? COLORS.right : COLORS.wrong },
+      ],
+      frame: right ? undefined : COLORS.wrong,
+      data: { 'data-index': i, 'data-true': p.label, 'data-pred': p.predicted, 'data-right': right ? 1 : 0 },
+    };
+  });
+  add({
+    id: 'samples',
+    heading: 'Random test digits',
+    intro: `${sample.length} test digits drawn at random (seed ${seed}) with the model's prediction: green when right, red when wrong.`,
+    figures: [
+      digitGrid({
+        name: 'samples',
+        title: `Random test digits: ${sampleRight} of ${sample.length} right`,
+        subtitle: `seed ${seed}`,
+        alt: `${sample.length} random test digits with predictions, ${sampleRight} right`,
+        tiles: sampleTiles,
+        imageWidth: t.width,
+        imageHeight: t.height,
+        columns: 8,
+        emptyMessage: 'No test images.',
+      }),
+    ],
+  });
+
+  // First convolution layer.
+  const k = input.firstConvKernel;
+  if (k && k.filters > 0 && k.kernelH > 0 && k.kernelW > 0 && k.inChannels > 0) {
+    add({
+      id: 'filters',
+      heading: 'First-layer filters',
+      intro: 'The weights of each filter of the first Conv2D layer, enlarged: what patterns the first layer responds to.',
+      figures: [filterGrid({ ...k })],
+    });
+  }
+
+  // Model summary.
+  sections.push({
+    id: 'model',
+    heading: 'Model',
+    html: `<pre class="summary">${esc(input.summary.replace(/\s+$/, ''))}</pre>`,
+  });
+
+  // Run: time and machine.
+  const m = input.machine;
+  const hist = input.history;
+  const epochSeconds = hist?.seconds.filter((s) => Number.isFinite(s)) ?? [];
+  const runRows: string[][] = [
+    ['Training time', input.trainSeconds !== undefined ? formatDuration(input.trainSeconds) : hist ? formatDuration(sum(epochSeconds)) : 'not trained in this run (evaluation only)'],
+    ...(epochSeconds.length ? [['Time per epoch', `${formatDuration(sum(epochSeconds) / epochSeconds.length)} on average over ${epochSeconds.length}`]] : []),
+    ['Test images', thousands(n)],
+    ['CPU', m.cpu],
+    ['Cores', String(m.cores)],
+    ...(m.threads !== undefined ? [['Threads used', String(m.threads)]] : []),
+    ...(m.simd !== undefined ? [['SIMD', m.simd]] : []),
+    ['Node.js', m.node],
+    ['Platform', m.platform],
+    ...Object.entries(input.notes ?? {}),
+  ];
+  sections.push({
+    id: 'run',
+    heading: 'Run',
+    html: `<table class="kv"><tbody>${runRows.map(([a, b]) => `<tr><th>${esc(a)}</th><td>${esc(b)}</td></tr>`).join('')}</tbody></table>`,
+  });
+
+  const cards: Card[] = [
+    {
+      label: 'Test accuracy',
+      value: percent(input.testAccuracy),
+      note: `${diffPp >= 0 ? '+' : '−'}${Math.abs(diffPp).toFixed(2)} pp vs ${percent(input.referenceAccuracy)} reference`,
+      tone: diffPp >= 0 ? 'good' : 'bad',
+    },
+    { label: 'Test loss', value: fmtNumber(input.testLoss) },
+    { label: 'Mistakes', value: thousands(mistakesTotal), note: `of ${thousands(n)} test images` },
+  ];
+  if (input.trainSeconds !== undefined || hist) {
+    cards.push({
+      label: 'Training time',
+      value: formatDuration(input.trainSeconds ?? sum(epochSeconds)),
+      note: hist ? `${Math.max(hist.loss.length, hist.accuracy.length)} epochs` : undefined,
+    });
+  }
+  cards.push({ label: 'Machine', value: `${m.cores} cores`, note: m.simd ? `${m.simd} · ${m.platform}` : m.platform });
+
+  const html = renderPage({
+    title: input.title,
+    subtitle: `Model: ${input.modelName} · ${hist ? 'training report' : 'evaluation report'} · ${thousands(n)} test images`,
+    cards,
+    sections,
+    footer:
+      'Self-contained report: pictures are inline SVG; the same pictures as PNG files sit next to this page (' +
+      figures.map((f) => `<a href="${esc(f.name)}.png">${esc(f.name)}.png</a>`).join(', ') +
+      ').',
+  });
+  return { html, figures };
+}
+
+/** Writes `data` to `path` atomically: a temporary file in the same folder, then a rename over the target. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Writes report.html and one PNG per picture into input.outDir (created if
+ * missing) and returns the path of report.html. PNGs are written first, so a
+ * report.html that exists always has its pictures next to it.
+ */
+export async function writeReport(input: ReportInput): Promise<string> {
+  const { html, figures } = buildReport(input);
+  await mkdir(input.outDir, { recursive: true });
+  // One at a time: rendering is CPU-bound and the wasm renderer is single-threaded anyway.
+  for (const fig of figures) {
+    const png = await svgToPng(standaloneSvg(fig));
+    await writeFileAtomic(join(input.outDir, `${fig.name}.png`), png);
+  }
+  // A previous report in the same folder (e.g. a CNN training run before this
+  // evaluation) must not leave pictures behind that this report does not have.
+  const written = new Set(figures.map((f) => `${f.name}.png`));
+  for (const file of Object.values(REPORT_FILES)) {
+    if (file.endsWith('.png') && !written.has(file)) await rm(join(input.outDir, file), { force: true });
+  }
+  const path = join(input.outDir, REPORT_FILES.html);
+  await writeFileAtomic(path, html);
+  return path;
+}
