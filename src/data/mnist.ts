@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
@@ -286,7 +286,10 @@ function fetchToFile(url: string, dest: string, options: FetchOptions, redirects
       },
     );
     req.on('timeout', () => fail(new Error(`stalled: no data for ${Math.round(options.timeoutMs / 1000)} s`)));
-    req.on('error', (err) => fail(new Error((err as NodeJS.ErrnoException).code ? `${(err as NodeJS.ErrnoException).code} ${err.message}` : err.message)));
+    req.on('error', (err) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      fail(new Error(code && !err.message.includes(code) ? `${code} ${err.message}` : err.message));
+    });
   });
 }
 
@@ -312,6 +315,7 @@ export async function downloadMnistFile(
   const onProgress = options.onProgress ?? stderrDownloadProgress();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const failures: string[] = [];
+  const created = !(await exists(dir));
   await mkdir(dir, { recursive: true });
   for (const mirror of mirrors) {
     const url = `${mirror.endsWith('/') ? mirror : `${mirror}/`}${name}.gz`;
@@ -355,6 +359,7 @@ export async function downloadMnistFile(
       onProgress({ file, url, receivedBytes: received, totalBytes: total, status: 'failed', error: reason });
     }
   }
+  if (created) await rmdir(dir).catch(() => {}); // only if still empty: nothing is left behind
   throw new Error(
     `could not download ${name}.gz into ${dir}; every mirror failed:\n  ${failures.join('\n  ')}\n` +
       `(set MNIST_MIRRORS to other mirrors, or pass --data-dir pointing at a local copy)`,
