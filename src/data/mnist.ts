@@ -100,7 +100,11 @@ type DirSource = 'option' | 'env' | 'default';
 
 /** Where MNIST is looked for, and why. */
 export function resolveMnistDir(options: { dataDir?: string } = {}): { dir: string; source: DirSource } {
-  if (options.dataDir) return { dir: path.resolve(options.dataDir), source: 'option' };
+  if (options.dataDir) {
+    const dir = path.resolve(options.dataDir);
+    // `loadMnist({ dataDir: 'data/mnist' })` from the project root names the default folder: it may download.
+    return { dir, source: dir === DEFAULT_DATA_DIR ? 'default' : 'option' };
+  }
   const env = process.env.MNIST_DIR;
   if (env) return { dir: path.resolve(env), source: 'env' };
   return { dir: DEFAULT_DATA_DIR, source: 'default' };
