@@ -40,13 +40,21 @@ export function im2col(x: usize, cols: usize, batch: i32, h: i32, w: i32, c: i32
   strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
   const pixBytes = bytesOf(c);
   const runBytes = <usize>kw * pixBytes; // one kernel row of a cols row
+  const imgRowBytes = <usize>w * pixBytes;
   let dst = cols;
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const y0 = oy * strideH - padTop;
+      const rowsInside = y0 >= 0 && y0 + kh <= h;
       for (let ox = 0; ox < outW; ox++) {
         const x0 = ox * strideW - padLeft;
         const kx0 = max(0, -x0), kx1 = min(kw, w - x0); // kernel columns inside the image
+        if (rowsInside && kx0 == 0 && kx1 == kw) {
+          // Window inside the image (the common case): kh plain copies, no zero fills.
+          let src = x + bytesOf(((b * h + y0) * w + x0) * c);
+          for (let ky = 0; ky < kh; ky++, src += imgRowBytes, dst += runBytes) copyRun(dst, src, runBytes);
+          continue;
+        }
         for (let ky = 0; ky < kh; ky++) {
           const iy = y0 + ky;
           if (iy < 0 || iy >= h || kx0 >= kx1) {
@@ -71,13 +79,20 @@ export function col2im(cols: usize, x: usize, batch: i32, h: i32, w: i32, c: i32
   memory.fill(x, 0, bytesOf(batch * h * w * c));
   const pixBytes = bytesOf(c);
   const runBytes = <usize>kw * pixBytes;
+  const imgRowBytes = <usize>w * pixBytes;
   let src = cols;
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const y0 = oy * strideH - padTop;
+      const rowsInside = y0 >= 0 && y0 + kh <= h;
       for (let ox = 0; ox < outW; ox++) {
         const x0 = ox * strideW - padLeft;
         const kx0 = max(0, -x0), kx1 = min(kw, w - x0);
+        if (rowsInside && kx0 == 0 && kx1 == kw) {
+          let dst = x + bytesOf(((b * h + y0) * w + x0) * c);
+          for (let ky = 0; ky < kh; ky++, dst += imgRowBytes, src += runBytes) addRun(dst, src, runBytes);
+          continue;
+        }
         for (let ky = 0; ky < kh; ky++) {
           const iy = y0 + ky;
           if (iy >= 0 && iy < h && kx0 < kx1) {
@@ -95,58 +110,59 @@ export function col2im(cols: usize, x: usize, batch: i32, h: i32, w: i32, c: i32
  * y[b,oy,ox,ci] = max over the window's cells inside the image; argmax[same] = flat index into x of
  * the first maximum in window order (ky, then kx). A window with no cell inside the image (impossible
  * for 'valid'/'same' geometry) gives y = 0, argmax = −1.
+ * The running maximum lives in y/argmax themselves: each cell is one pass over the c channels,
+ * independent per channel group, which pipelines better than a compare chain per channel group.
  */
 export function maxPoolForward(x: usize, y: usize, argmax: usize, batch: i32, h: i32, w: i32, c: i32,
   poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
   const lanes = i32x4(0, 1, 2, 3);
+  const c4 = c & ~3;
   let o = 0; // flat index of y[b, oy, ox, 0]
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const y0 = oy * strideH - padTop;
-      const ky0 = max(0, -y0), ky1 = min(poolH, h - y0);
+      const ky0 = max(0, -y0), ky1 = min(poolH, h - y0); // window rows inside the image
       for (let ox = 0; ox < outW; ox++, o += c) {
         const x0 = ox * strideW - padLeft;
         const kx0 = max(0, -x0), kx1 = min(poolW, w - x0);
         const yo = y + bytesOf(o), ao = argmax + bytesOf(o);
         if (ky0 >= ky1 || kx0 >= kx1) {
           memory.fill(yo, 0, bytesOf(c));
-          memory.fill(ao, 0xff, bytesOf(c));
+          memory.fill(ao, 0xff, bytesOf(c)); // −1
           continue;
         }
-        const first = ((b * h + y0 + ky0) * w + x0 + kx0) * c; // flat index of the first cell, channel 0
+        // The first cell inside the image starts as the maximum...
+        const first = ((b * h + y0 + ky0) * w + x0 + kx0) * c;
+        const xf = x + bytesOf(first);
         let ci = 0;
-        for (; ci + 4 <= c; ci += 4) {
-          let best = v128.load(x + bytesOf(first + ci));
-          let arg = i32x4.add(i32x4.splat(first + ci), lanes);
-          for (let ky = ky0; ky < ky1; ky++) {
-            const rowIdx = ((b * h + y0 + ky) * w + x0) * c + ci;
-            for (let kx = kx0; kx < kx1; kx++) {
-              const idx = rowIdx + kx * c;
-              const v = v128.load(x + bytesOf(idx));
-              const gt = f32x4.gt(v, best); // strict: the first maximum stays
-              best = v128.bitselect(v, best, gt);
-              arg = v128.bitselect(i32x4.add(i32x4.splat(idx), lanes), arg, gt);
-            }
-          }
-          v128.store(yo + bytesOf(ci), best);
-          v128.store(ao + bytesOf(ci), arg);
+        for (; ci < c4; ci += 4) {
+          v128.store(yo + bytesOf(ci), v128.load(xf + bytesOf(ci)));
+          v128.store(ao + bytesOf(ci), i32x4.add(i32x4.splat(first + ci), lanes));
         }
         for (; ci < c; ci++) {
-          let best = load<f32>(x + bytesOf(first + ci));
-          let arg = first + ci;
-          for (let ky = ky0; ky < ky1; ky++) {
-            const rowIdx = ((b * h + y0 + ky) * w + x0) * c + ci;
-            for (let kx = kx0; kx < kx1; kx++) {
-              const idx = rowIdx + kx * c;
-              const v = load<f32>(x + bytesOf(idx));
-              if (v > best) {
-                best = v;
-                arg = idx;
+          store<f32>(yo + bytesOf(ci), load<f32>(xf + bytesOf(ci)));
+          store<i32>(ao + bytesOf(ci), first + ci);
+        }
+        // ...and each later cell replaces it where strictly greater (so the first maximum stays).
+        for (let ky = ky0; ky < ky1; ky++) {
+          for (let kx = ky == ky0 ? kx0 + 1 : kx0; kx < kx1; kx++) {
+            const cell = ((b * h + y0 + ky) * w + x0 + kx) * c;
+            const xc = x + bytesOf(cell);
+            for (ci = 0; ci < c4; ci += 4) {
+              const off = bytesOf(ci);
+              const v = v128.load(xc + off), best = v128.load(yo + off);
+              const gt = f32x4.gt(v, best);
+              v128.store(yo + off, v128.bitselect(v, best, gt));
+              v128.store(ao + off, v128.bitselect(i32x4.add(i32x4.splat(cell + ci), lanes), v128.load(ao + off), gt));
+            }
+            for (; ci < c; ci++) {
+              const v = load<f32>(xc + bytesOf(ci));
+              if (v > load<f32>(yo + bytesOf(ci))) {
+                store<f32>(yo + bytesOf(ci), v);
+                store<i32>(ao + bytesOf(ci), cell + ci);
               }
             }
           }
-          store<f32>(yo + bytesOf(ci), best);
-          store<i32>(ao + bytesOf(ci), arg);
         }
       }
     }
