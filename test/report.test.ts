@@ -314,6 +314,32 @@ describe('writeReport variants', () => {
     expect(svg).not.toContain('>validation</text>');
   });
 
+  it('copes with odd inputs: non-finite losses, no mistakes, a multi-channel kernel', async () => {
+    const base = syntheticInput(join(dir, 'odd'));
+    const probabilities = new Float32Array(N * K);
+    const confusionMatrix = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+    for (let i = 0; i < N; i++) {
+      probabilities[i * K + base.test.labels[i]] = 1;
+      confusionMatrix[base.test.labels[i]][base.test.labels[i]]++;
+    }
+    const input: ReportInput = {
+      ...base,
+      testAccuracy: 1,
+      confusionMatrix,
+      history: { loss: [NaN, 0.5, Infinity, 0.3], accuracy: [0.5, 0.6, 0.7, 0.8], seconds: [1, 1, 1, NaN] },
+      test: { ...base.test, probabilities },
+      firstConvKernel: { data: new Float32Array(5 * 5 * 2 * 4).map((_, i) => Math.sin(i)), kernelH: 5, kernelW: 5, inChannels: 2, filters: 4 },
+    };
+    const html = await readFile(await writeReport(input), 'utf8');
+    expect(wellFormednessProblems(html)).toEqual([]);
+    expect(html).not.toMatch(/NaN|Infinity/);
+    expect(section(html, 'mistakes')).toContain(`No mistakes among the ${N} test images.`);
+    expect((section(html, 'filters').match(/<g class="filter"/g) ?? []).length).toBe(8);
+    for (const f of await readdir(input.outDir)) {
+      if (f.endsWith('.png')) expect(PNG.sync.read(await readFile(join(input.outDir, f))).width, f).toBeGreaterThan(0);
+    }
+  });
+
   it('overwrites an existing report atomically', async () => {
     const input = syntheticInput(join(dir, 'again'));
     await writeReport(input);

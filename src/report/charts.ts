@@ -62,7 +62,7 @@ export function decimalsFor(step: number): number {
   return 6;
 }
 
-export const percent = (v: number, digits = 2): string => `${(v * 100).toFixed(digits)}%`;
+export const percent = (v: number, digits = 2): string => (Number.isFinite(v) ? `${(v * 100).toFixed(digits)}%` : '–');
 
 // ---------------------------------------------------------------------------
 // Line chart
@@ -83,6 +83,10 @@ export interface LineChartOptions {
   series: Series[];
   /** Format of y tick labels given the tick step (e.g. percentages). */
   yTickFormat?: (v: number, step: number) => string;
+  /** How a single value is written (tooltips, lone-point labels); default 4 significant digits. */
+  valueFormat?: (v: number) => string;
+  /** Extend the y axis down (or up) to zero. */
+  includeZero?: boolean;
   /** Hard bounds for the y axis (e.g. 0 and 1 for accuracy). */
   yFloor?: number;
   yCeil?: number;
@@ -101,6 +105,7 @@ export function lineChart(o: LineChartOptions): Figure {
   // y domain from the finite data (and the reference line), padded, then rounded out to ticks.
   const ys = series.flatMap((s) => s.values.filter((v) => Number.isFinite(v)));
   if (o.reference && Number.isFinite(o.reference.value)) ys.push(o.reference.value);
+  if (o.includeZero) ys.push(0);
   let lo = ys.length ? Math.min(...ys) : 0;
   let hi = ys.length ? Math.max(...ys) : 1;
   const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.05 || 0.5;
@@ -116,6 +121,7 @@ export function lineChart(o: LineChartOptions): Figure {
   const y0 = ticks[0];
   const y1 = ticks[ticks.length - 1];
   const fmtY = o.yTickFormat ?? ((v: number, s: number) => v.toFixed(decimalsFor(s)));
+  const fmtV = o.valueFormat ?? ((v: number) => v.toPrecision(4));
   const yLabels = ticks.map((t) => fmtY(t, step));
 
   // Layout.
@@ -210,6 +216,7 @@ export function lineChart(o: LineChartOptions): Figure {
 
   // Series: polyline segments between finite points, then markers.
   const showMarkers = n <= 40;
+  const pointLabels: { x: number; y: number; label: string; color: string }[] = [];
   for (const s of series) {
     let run: string[] = [];
     const flush = () => {
@@ -243,12 +250,34 @@ export function lineChart(o: LineChartOptions): Figure {
         el(
           'circle',
           { cx: sx(i + 1), cy: sy(v), r: 3.6, fill: s.color, stroke: '#fff', 'stroke-width': 1.2, class: 'series-point' },
-          el('title', {}, esc(`${s.label}, epoch ${i + 1}: ${fmtY(v, step / 100)}`)),
+          el('title', {}, esc(`${s.label}, epoch ${i + 1}: ${fmtV(v)}`)),
         ),
       );
+      // A lone point (e.g. after one epoch) gets its value written next to it.
+      if (isolated) pointLabels.push({ x: sx(i + 1) + 9, y: sy(v) + 4, label: fmtV(v), color: s.color });
     });
   }
 
+  // Lone-point labels, nudged apart vertically so that they never overlap.
+  pointLabels.sort((a, b) => a.x - b.x || a.y - b.y);
+  for (let i = 1; i < pointLabels.length; i++) {
+    const a = pointLabels[i - 1];
+    const b = pointLabels[i];
+    if (Math.abs(b.x - a.x) < 80 && b.y - a.y < 14) b.y = a.y + 14;
+  }
+  for (const p of pointLabels) {
+    parts.push(
+      text(p.x, p.y, p.label, {
+        'font-size': 11,
+        fill: p.color,
+        stroke: '#ffffff',
+        'stroke-width': 3,
+        'stroke-linejoin': 'round',
+        'paint-order': 'stroke',
+        class: 'point-label',
+      }),
+    );
+  }
   parts.push(refLabel);
 
   // Legend, top right above the plot.

@@ -204,6 +204,7 @@ export function buildReport(input: ReportInput): BuiltReport {
       xLabel: 'epoch',
       yLabel: 'cross-entropy loss',
       yFloor: 0,
+      includeZero: true,
       series: [
         { label: 'training', values: h.loss, color: COLORS.train },
         ...(hasVal(h.valLoss) ? [{ label: 'validation', values: h.valLoss!, color: COLORS.validation, dashed: true }] : []),
@@ -216,6 +217,7 @@ export function buildReport(input: ReportInput): BuiltReport {
       yLabel: 'accuracy',
       yFloor: 0,
       yCeil: 1,
+      valueFormat: (v) => percent(v),
       yTickFormat: (v, step) => `${(v * 100).toFixed(decimalsFor(step * 100))}%`,
       reference: { value: input.referenceAccuracy, label: `${refLabel} ${percent(input.referenceAccuracy)}` },
       series: [
@@ -277,7 +279,7 @@ export function buildReport(input: ReportInput): BuiltReport {
     figures: [
       digitGrid({
         name: 'mistakes',
-        title: `Most confident mistakes (${mistakes.length} of ${thousands(mistakesTotal)})`,
+        title: mistakes.length ? `Most confident mistakes (${mistakes.length} of ${thousands(mistakesTotal)})` : 'Most confident mistakes: none',
         alt: `${mistakes.length} misclassified test digits, most confident first, captioned with true and predicted digit`,
         tiles: mistakeTiles,
         imageWidth: t.width,
