@@ -1,3 +1,4 @@
+import { MNIST_DIR } from './paths.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -233,9 +234,9 @@ describe('MNIST download from mirrors (local server)', () => {
   });
 });
 
-const REAL = '/work/shared/data/mnist';
+const REAL = MNIST_DIR;
 
-describe.skipIf(!existsSync(REAL))('real MNIST (read-only shared copy)', () => {
+describe('real MNIST (read-only shared copy)', () => {
   it('loads a slice of the test set: shapes, value range, labels', async () => {
     const { images, labels, dataDir } = await loadMnistSplit('test', { dataDir: REAL, limit: 500 });
     expect(dataDir).toBe(REAL);

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import { MNIST_DIR } from './paths.ts';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMnistSplit } from '../src/data/mnist.ts';
 import { decodePng, encodeGrayPng, type RgbaImage, toMnistInput } from '../src/data/png.ts';
 
-const REAL = '/work/shared/data/mnist';
+const REAL = MNIST_DIR;
 
 function centreOfMass(img: Float32Array): [number, number] {
   let m = 0;
@@ -55,7 +55,7 @@ function drawDigit(
   return PNG.sync.write(png, { colorType: 0 });
 }
 
-describe.skipIf(!existsSync(REAL))('toMnistInput on real MNIST digits drawn on a larger canvas', () => {
+describe('toMnistInput on real MNIST digits drawn on a larger canvas', () => {
   let images: Float32Array;
   beforeAll(async () => {
     images = (await loadMnistSplit('test', { dataDir: REAL, limit: 40 })).images.data;

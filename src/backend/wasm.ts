@@ -25,12 +25,12 @@ function setV8Flags(): void {
   v8.setFlagsFromString('--no-liftoff');
 }
 
-function readWasm(flavor: SimdFlavor): Uint8Array {
+function readWasm(flavor: SimdFlavor): Uint8Array<ArrayBuffer> {
   const file = BUILD_DIR + (flavor === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels.wasm');
   if (!existsSync(file)) {
     throw new Error(`WASM kernels not built: ${file} is missing (run \`npm run build\`)`);
   }
-  return readFileSync(file);
+  return new Uint8Array(readFileSync(file));
 }
 
 /** Whether this runtime can run the relaxed-SIMD build. */

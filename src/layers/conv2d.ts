@@ -1,0 +1,157 @@
+// Conv2D, NHWC:  y[b, i, j, f] = act( Σ_{ky, kx, c} x[b, i·s + ky − p, j·s + kx − p, c] · K[ky, kx, c, f] + bias[f] )
+//
+// Computed as one matrix product: im2col copies every input window into a row of
+// cols [B·outH·outW, kh·kw·C], and the Keras kernel [kh, kw, C, F] read as a [kh·kw·C, F] matrix
+// turns the convolution into  z = cols·K + bias.  Backward is Dense's, then col2im:
+//   dK = colsᵀ·dz      dbias = Σ_rows dz      dcols = dz·Kᵀ      dx = col2im(dcols)
+import { Layer, product, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
+import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
+import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
+import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
+
+export interface Conv2DArgs extends LayerArgs {
+  filters: number;
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: Padding;
+  activation?: ActivationName;
+  useBias?: boolean;
+}
+
+export class Conv2D extends Layer {
+  readonly className = 'Conv2D';
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  private geometry!: WindowGeometry;
+  private patchSize = 0; // kh·kw·C, one row of cols
+  private cols = 0; // im2col of the latest input; reused for dcols in backward
+  private z = 0;
+  private y = 0;
+  private dz = 0;
+  private dx = 0;
+
+  constructor(args: Conv2DArgs) {
+    super(args);
+    if (!Number.isInteger(args.filters) || args.filters <= 0) {
+      throw new Error(`Conv2D: filters must be a positive integer, got ${args.filters}`);
+    }
+    this.filters = args.filters;
+    this.kernelSize = pair('Conv2D', 'kernelSize', args.kernelSize);
+    this.strides = pair('Conv2D', 'strides', args.strides ?? 1);
+    this.padding = checkPadding('Conv2D', args.padding);
+    this.activation = checkActivation('Conv2D', args.activation);
+    this.useBias = args.useBias ?? true;
+  }
+
+  protected computeOutputShape(inputShape: Shape): Shape {
+    if (inputShape.length !== 3) throw this.shapeError('[height, width, channels]', inputShape);
+    const [h, w, c] = inputShape;
+    const [kh, kw] = this.kernelSize;
+    this.geometry = windowGeometry(h, w, kh, kw, this.strides[0], this.strides[1], this.padding);
+    if (this.geometry.outH <= 0 || this.geometry.outW <= 0) {
+      throw this.shapeError(`at least ${kh}x${kw} pixels for a ${kh}x${kw} 'valid' kernel`, inputShape);
+    }
+    this.patchSize = kh * kw * c;
+    return [this.geometry.outH, this.geometry.outW, this.filters];
+  }
+
+  protected override paramSpecs(): ParamSpec[] {
+    const [kh, kw] = this.kernelSize;
+    const c = this.inputShape[2];
+    const kernel: ParamSpec = {
+      name: 'kernel',
+      shape: [kh, kw, c, this.filters],
+      init: glorotUniform(kh * kw * c, kh * kw * this.filters),
+    };
+    return this.useBias ? [kernel, { name: 'bias', shape: [this.filters], init: zeros }] : [kernel];
+  }
+
+  allocate(capacity: number, needInputGrad: boolean): void {
+    const arena = this.backend.arena;
+    const positions = capacity * this.geometry.outH * this.geometry.outW;
+    this.cols = arena.allocF32(positions * this.patchSize);
+    this.y = arena.allocF32(positions * this.filters);
+    this.z = this.activation === 'softmax' ? arena.allocF32(positions * this.filters) : this.y;
+    this.dz = this.activation === 'linear' ? -1 : arena.allocF32(positions * this.filters);
+    this.dx = needInputGrad ? arena.allocF32(capacity * product(this.inputShape)) : -1;
+  }
+
+  forward(x: number, batch: number): number {
+    const k = this.kernels;
+    const [K, bias] = this.params;
+    const rows = this.positions(batch);
+    k.im2col(x, this.cols, ...this.windowArgs(batch));
+    if (this.useBias) {
+      k.gemmNNBias(this.cols, K.value, bias.value, this.z, rows, this.patchSize, this.filters, this.activation === 'relu' ? 1 : 0);
+    } else {
+      k.gemmNN(this.cols, K.value, this.z, rows, this.patchSize, this.filters, 0);
+      if (this.activation === 'relu') k.relu(this.z, this.z, rows * this.filters);
+    }
+    if (this.activation === 'softmax') k.softmax(this.z, this.y, rows, this.filters);
+    return this.y;
+  }
+
+  backward(dy: number, batch: number, needInputGrad: boolean): number {
+    const rows = this.positions(batch);
+    const dz = activationBackward(this.kernels, this.activation, this.y, dy, this.dz, rows, this.filters);
+    return this.backwardFromLogits(dz, batch, needInputGrad);
+  }
+
+  override get endsInSoftmax(): boolean {
+    return this.activation === 'softmax';
+  }
+
+  override softmaxLogits(): number {
+    return this.z;
+  }
+
+  override backwardFromLogits(dz: number, batch: number, needInputGrad: boolean): number {
+    const k = this.kernels;
+    const [K, bias] = this.params;
+    const rows = this.positions(batch);
+    k.gemmTN(this.cols, dz, K.grad, this.patchSize, rows, this.filters, 0); // dK = colsᵀ·dz
+    if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
+    if (!needInputGrad) return -1;
+    // cols is no longer needed once dK is known, so dcols = dz·Kᵀ overwrites it.
+    k.gemmNT(dz, K.value, this.cols, rows, this.filters, this.patchSize, 0);
+    k.col2im(this.cols, this.dx, ...this.windowArgs(batch)); // dx = col2im(dcols)
+    return this.dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {
+      filters: this.filters,
+      kernel_size: [...this.kernelSize],
+      strides: [...this.strides],
+      padding: this.padding,
+      data_format: 'channels_last',
+      dilation_rate: [1, 1],
+      activation: this.activation,
+      use_bias: this.useBias,
+      kernel_initializer: GLOROT_UNIFORM_CONFIG,
+      bias_initializer: ZEROS_CONFIG,
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+    };
+  }
+
+  private positions(batch: number): number {
+    return batch * this.geometry.outH * this.geometry.outW;
+  }
+
+  /** The geometry arguments of im2col and col2im: batch, h, w, c, kh, kw, strides, padding, output size. */
+  private windowArgs(batch: number): WindowArgs {
+    const [h, w, c] = this.inputShape;
+    const { outH, outW, padTop, padLeft } = this.geometry;
+    return [batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW];
+  }
+}
+
+type WindowArgs = [number, number, number, number, number, number, number, number, number, number, number, number];

@@ -1,0 +1,535 @@
+// Sequential: a stack of layers, trained by hand-written backpropagation.
+//
+// One training step on a batch of B samples:
+//   forward   x → layer 1 → … → layer n → p = softmax(z)
+//   loss      L = −(1/B) Σ_b log p[b, label_b]
+//   backward  dL/dz = (p − onehot)/B, then each layer, last to first, turns dL/dy into dL/dx
+//             and fills its parameter gradients
+//   update    the optimizer moves every parameter using its gradient
+//
+// Memory: at build, every parameter gets its place in one contiguous block (and its gradient in
+// another), so the optimizer updates them all in one kernel call. The first time a batch size is
+// seen, `plan` reserves every activation buffer for it; after that a step allocates nothing.
+import { getBackend, type Backend, type BackendName } from '../backend/index.ts';
+import { Tensor } from '../tensor.ts';
+import { Random } from '../random.ts';
+import { Layer, product, type Param, type ParamSpec, type Shape } from '../layers/layer.ts';
+import { Dropout } from '../layers/dropout.ts';
+import type { Optimizer } from '../optimizers/optimizer.ts';
+import { formatSummary } from './summary.ts';
+
+export type LossName = 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy';
+export type Labels = Uint8Array | Int32Array | readonly number[] | Tensor;
+
+export interface SequentialOptions {
+  /** Seeds the initial weights, the shuffling and dropout: same seed, same result. */
+  seed?: number;
+  backend?: BackendName;
+  name?: string;
+}
+
+export interface CompileArgs {
+  optimizer: Optimizer;
+  loss: LossName;
+  metrics?: string[];
+}
+
+export interface EpochLogs {
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  /** Wall-clock seconds the epoch took (training and validation). */
+  seconds: number;
+}
+
+export interface BatchLogs {
+  loss: number;
+  accuracy: number;
+  /** Samples in this batch. */
+  size: number;
+}
+
+export interface FitArgs {
+  epochs?: number;
+  batchSize?: number;
+  /** Fraction of the samples, taken from the end before shuffling (as Keras does), held out. */
+  validationSplit?: number;
+  validationData?: [Tensor, Labels];
+  shuffle?: boolean;
+  /** 0: silent; 1: one line per epoch on stdout. */
+  verbose?: 0 | 1;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
+}
+
+export interface History {
+  epoch: number[];
+  history: { loss: number[]; accuracy: number[]; valLoss: number[]; valAccuracy: number[]; seconds: number[] };
+}
+
+/** The per-batch buffers of a memory plan, sized for `capacity` samples. */
+interface Plan {
+  capacity: number;
+  input: number;
+  labels: number; // i32
+  probs: number;
+  dLogits: number;
+  predicted: number; // i32
+}
+
+export class Sequential {
+  readonly layers: Layer[] = [];
+  readonly name: string;
+  readonly seed: number;
+  readonly backend: Backend;
+  /** Set to true (from a callback or a signal handler) to end `fit` after the current batch. */
+  stopTraining = false;
+  optimizer: Optimizer | null = null;
+  loss: LossName | null = null;
+
+  private built = false;
+  private readonly rng: Random;
+  private paramValues = 0;
+  private paramGrads = 0;
+  private paramSize = 0;
+  private plan: Plan | null = null;
+
+  constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.rng = new Random(this.seed);
+    this.backend = getBackend(options.backend ?? 'wasm');
+    this.name = options.name ?? 'sequential';
+    for (const layer of layers) this.add(layer);
+  }
+
+  add(layer: Layer): void {
+    if (this.built) throw new Error(`${this.name}: cannot add a layer after the model is built`);
+    if (this.layers.length === 0 && !layer.inputShapeArg) {
+      throw new Error(`${this.name}: the first layer needs an inputShape, e.g. new Flatten({ inputShape: [28, 28, 1] })`);
+    }
+    if (this.layers.length > 0 && layer.inputShapeArg) {
+      throw new Error(`${this.name}: only the first layer takes an inputShape (${layer.className} was given one)`);
+    }
+    this.layers.push(layer);
+  }
+
+  get inputShape(): Shape {
+    return this.ensureBuilt().layers[0].inputShape;
+  }
+
+  get outputShape(): Shape {
+    const layers = this.ensureBuilt().layers;
+    return layers[layers.length - 1].outputShape;
+  }
+
+  /** Infers every shape, names the layers, and allocates and initialises the parameters. */
+  build(): this {
+    if (this.built) return this;
+    if (this.layers.length === 0) throw new Error(`${this.name}: a model needs at least one layer`);
+    const counts = new Map<string, number>();
+    const used = new Set(this.layers.map((l) => l.name).filter(Boolean));
+    let shape: Shape = this.layers[0].inputShapeArg!;
+    const specs: ParamSpec[][] = [];
+    for (const layer of this.layers) {
+      if (!layer.name) layer.name = uniqueName(snakeCase(layer.className), counts, used);
+      specs.push(layer.build(shape, this.backend));
+      shape = layer.outputShape;
+    }
+    this.allocateParams(specs.flat().map((s) => product(s.shape)));
+    const initRng = this.rng.fork();
+    let offset = 0;
+    this.layers.forEach((layer, i) => {
+      layer.params = specs[i].map((spec) => {
+        const size = product(spec.shape);
+        const param: Param = { ...spec, size, value: this.paramValues + offset * 4, grad: this.paramGrads + offset * 4 };
+        spec.init(this.backend.arena.f32At(param.value, size), initRng);
+        offset += alignedSize(size);
+        return param;
+      });
+      if (layer instanceof Dropout) layer.setRandom(this.rng.fork());
+    });
+    this.built = true;
+    return this;
+  }
+
+  compile(args: CompileArgs): void {
+    this.ensureBuilt();
+    if (args.loss !== 'sparseCategoricalCrossentropy' && args.loss !== 'categoricalCrossentropy') {
+      throw new Error(`compile: unsupported loss "${args.loss}" (supported: sparseCategoricalCrossentropy, categoricalCrossentropy)`);
+    }
+    for (const metric of args.metrics ?? []) {
+      if (metric !== 'accuracy' && metric !== 'acc') throw new Error(`compile: unsupported metric "${metric}" (supported: accuracy)`);
+    }
+    const last = this.layers[this.layers.length - 1];
+    if (!last.endsInSoftmax) {
+      throw new Error(
+        `compile: ${args.loss} expects the model to end in a softmax (Dense with activation 'softmax' ` +
+          `or a Softmax layer); the last layer is ${last.name} (${last.className})`,
+      );
+    }
+    this.optimizer = args.optimizer;
+    this.loss = args.loss;
+    args.optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.paramSize });
+  }
+
+  /** Trains on `x` for a number of epochs; returns the per-epoch losses and accuracies. */
+  async fit(x: Tensor, y: Labels, args: FitArgs = {}): Promise<History> {
+    const { optimizer } = this.ensureCompiled('fit');
+    const epochs = positiveInt('fit: epochs', args.epochs ?? 1);
+    const batchSize = positiveInt('fit: batchSize', args.batchSize ?? 32);
+    const labels = this.checkData('fit', x, y);
+    let train = { x, labels };
+    let validation: { x: Tensor; labels: Int32Array } | null = null;
+    if (args.validationData) {
+      const [vx, vy] = args.validationData;
+      validation = { x: vx, labels: this.checkData('fit: validationData', vx, vy) };
+    } else if (args.validationSplit) {
+      const split = args.validationSplit;
+      if (!(split > 0 && split < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${split}`);
+      const n = x.shape[0];
+      const nTrain = n - Math.floor(n * split);
+      if (nTrain === 0 || nTrain === n) throw new Error(`fit: validationSplit ${split} of ${n} samples leaves an empty set`);
+      train = { x: x.slice(0, nTrain), labels: labels.subarray(0, nTrain) };
+      validation = { x: x.slice(nTrain, n), labels: labels.subarray(nTrain) };
+    }
+
+    const plan = this.ensurePlan(batchSize);
+    const arena = this.backend.arena;
+    const mark = arena.mark();
+    try {
+      // The training set goes into WASM memory once; each batch is then gathered there by a kernel.
+      const rowLen = product(this.inputShape);
+      const n = train.x.shape[0];
+      const data = arena.allocF32(n * rowLen);
+      arena.f32.set(train.x.data, data >> 2);
+      const order = new Int32Array(n).map((_, i) => i);
+      const indices = arena.allocI32(batchSize);
+      const shuffleRng = this.rng.fork();
+      const history: History = { epoch: [], history: { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [] } };
+      const steps = Math.ceil(n / batchSize);
+      this.stopTraining = false;
+
+      for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
+        const started = performance.now();
+        if (args.shuffle ?? true) shuffleRng.shuffle(order);
+        let lossSum = 0;
+        let correct = 0;
+        let seen = 0;
+        for (let step = 0; step < steps && !this.stopTraining; step++) {
+          const start = step * batchSize;
+          const batch = Math.min(batchSize, n - start);
+          const batchOrder = order.subarray(start, start + batch);
+          arena.i32.set(batchOrder, indices >> 2);
+          this.backend.kernels.gatherRows(data, indices, plan.input, batch, rowLen);
+          const labelView = arena.i32At(plan.labels, batch);
+          for (let i = 0; i < batch; i++) labelView[i] = train.labels[batchOrder[i]];
+          const result = this.trainStep(plan, batch, optimizer, epoch, step);
+          lossSum += result.loss * batch;
+          correct += result.correct;
+          seen += batch;
+          await args.onBatchEnd?.(step, { loss: result.loss, accuracy: result.correct / batch, size: batch });
+          // Let signal handlers and timers run, so Ctrl-C can set stopTraining between batches.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (seen === 0) break;
+        const logs: EpochLogs = { loss: lossSum / seen, accuracy: correct / seen, seconds: 0 };
+        if (validation) {
+          const v = this.evaluate(validation.x, validation.labels, { batchSize });
+          logs.valLoss = v.loss;
+          logs.valAccuracy = v.accuracy;
+        }
+        logs.seconds = (performance.now() - started) / 1000;
+        history.epoch.push(epoch);
+        history.history.loss.push(logs.loss);
+        history.history.accuracy.push(logs.accuracy);
+        if (logs.valLoss !== undefined) history.history.valLoss.push(logs.valLoss);
+        if (logs.valAccuracy !== undefined) history.history.valAccuracy.push(logs.valAccuracy);
+        history.history.seconds.push(logs.seconds);
+        if (args.verbose) console.log(formatEpochLine(epoch, epochs, logs));
+        await args.onEpochEnd?.(epoch, logs);
+      }
+      return history;
+    } finally {
+      arena.release(mark);
+    }
+  }
+
+  /** One step of gradient descent on a single batch; returns its loss and accuracy. */
+  trainOnBatch(x: Tensor, y: Labels): { loss: number; accuracy: number } {
+    const { optimizer } = this.ensureCompiled('trainOnBatch');
+    const labels = this.checkData('trainOnBatch', x, y);
+    const batch = x.shape[0];
+    const plan = this.ensurePlan(batch);
+    this.backend.arena.f32.set(x.data, plan.input >> 2);
+    this.backend.arena.i32.set(labels, plan.labels >> 2);
+    const result = this.trainStep(plan, batch, optimizer, 0, 0);
+    return { loss: result.loss, accuracy: result.correct / batch };
+  }
+
+  /** Mean loss and accuracy over a dataset, in inference mode (dropout off). */
+  evaluate(x: Tensor, y: Labels, args: { batchSize?: number } = {}): { loss: number; accuracy: number } {
+    this.ensureCompiled('evaluate');
+    const labels = this.checkData('evaluate', x, y);
+    const plan = this.ensurePlan(args.batchSize ?? 128);
+    const arena = this.backend.arena;
+    const k = this.backend.kernels;
+    const last = this.layers[this.layers.length - 1];
+    const classes = product(this.outputShape);
+    let lossSum = 0;
+    let correct = 0;
+    this.forEachBatch(x, plan, (start, batch) => {
+      this.forward(plan.input, batch, false);
+      arena.i32.set(labels.subarray(start, start + batch), plan.labels >> 2);
+      lossSum += k.softmaxCrossEntropy(last.softmaxLogits(), plan.labels, plan.probs, plan.dLogits, batch, classes, 0);
+      correct += this.countCorrect(plan, batch);
+    });
+    const n = x.shape[0];
+    return { loss: lossSum / n, accuracy: correct / n };
+  }
+
+  /** The model's outputs (class probabilities for a classifier) for every sample of x. */
+  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+    this.checkInput('predict', x);
+    const plan = this.ensurePlan(args.batchSize ?? 128);
+    const outSize = product(this.outputShape);
+    const out = new Float32Array(x.shape[0] * outSize);
+    this.forEachBatch(x, plan, (start, batch) => {
+      const y = this.forward(plan.input, batch, false);
+      out.set(this.backend.arena.f32At(y, batch * outSize), start * outSize);
+    });
+    return new Tensor(out, [x.shape[0], ...this.outputShape]);
+  }
+
+  /** A Keras-style table of the layers, their output shapes and parameter counts; printed unless told otherwise. */
+  summary(print: ((line: string) => void) | null = console.log): string {
+    const text = formatSummary(this.ensureBuilt());
+    print?.(text);
+    return text;
+  }
+
+  get countParams(): number {
+    return this.ensureBuilt().layers.reduce((n, l) => n + l.paramCount, 0);
+  }
+
+  /** Copies of every weight, in Keras order: layer by layer, kernel then bias. */
+  getWeights(): Tensor[] {
+    const arena = this.ensureBuilt().backend.arena;
+    return this.params().map((p) => new Tensor(arena.f32At(p.value, p.size).slice(), p.shape));
+  }
+
+  setWeights(weights: readonly Tensor[]): void {
+    const params = this.ensureBuilt().params();
+    if (weights.length !== params.length) {
+      throw new Error(`setWeights: the model has ${params.length} weights, got ${weights.length}`);
+    }
+    params.forEach((p, i) => {
+      const w = weights[i];
+      if (w.shape.length !== p.shape.length || w.shape.some((d, j) => d !== p.shape[j])) {
+        throw new Error(`setWeights: ${this.weightName(p)} has shape [${p.shape.join(', ')}], got [${w.shape.join(', ')}]`);
+      }
+    });
+    params.forEach((p, i) => this.backend.arena.f32At(p.value, p.size).set(weights[i].data));
+  }
+
+  /** Every parameter in Keras order, with its owning layer. */
+  params(): Param[] {
+    return this.ensureBuilt().layers.flatMap((l) => l.params);
+  }
+
+  /** The TF.js weight name of a parameter, e.g. `dense_1/kernel`. */
+  weightName(param: Param): string {
+    const layer = this.layers.find((l) => l.params.includes(param));
+    return `${layer?.name}/${param.name}`;
+  }
+
+  async save(dir: string): Promise<void> {
+    const { saveModel } = await import('./serialization.ts');
+    await saveModel(this, dir);
+  }
+
+  // ---- the training step ----
+
+  private trainStep(plan: Plan, batch: number, optimizer: Optimizer, epoch: number, step: number): { loss: number; correct: number } {
+    const k = this.backend.kernels;
+    const layers = this.layers;
+    const last = layers[layers.length - 1];
+    const classes = product(this.outputShape);
+    this.forward(plan.input, batch, true);
+    // Softmax and cross-entropy together: dL/dz = (p − onehot)/B, no softmax Jacobian needed.
+    const lossSum = k.softmaxCrossEntropy(last.softmaxLogits(), plan.labels, plan.probs, plan.dLogits, batch, classes, 1 / batch);
+    const loss = lossSum / batch;
+    if (!Number.isFinite(loss)) {
+      throw new Error(
+        `fit: the loss became ${loss} at epoch ${epoch + 1}, batch ${step + 1}; training stopped before ` +
+          `this batch's update (try a lower learning rate, or check the inputs for NaN)`,
+      );
+    }
+    let dy = last.backwardFromLogits(plan.dLogits, batch, layers.length > 1);
+    for (let i = layers.length - 2; i >= 0; i--) dy = layers[i].backward(dy, batch, i > 0);
+    optimizer.step();
+    return { loss, correct: this.countCorrect(plan, batch) };
+  }
+
+  private forward(x: number, batch: number, training: boolean): number {
+    for (const layer of this.layers) x = layer.forward(x, batch, training);
+    return x;
+  }
+
+  private countCorrect(plan: Plan, batch: number): number {
+    this.backend.kernels.argmaxRows(plan.probs, plan.predicted, batch, product(this.outputShape));
+    const arena = this.backend.arena;
+    const predicted = arena.i32At(plan.predicted, batch);
+    const labels = arena.i32At(plan.labels, batch);
+    let correct = 0;
+    for (let i = 0; i < batch; i++) if (predicted[i] === labels[i]) correct++;
+    return correct;
+  }
+
+  /** Copies x into the plan's input buffer a batch at a time and calls `body(start, batch)`. */
+  private forEachBatch(x: Tensor, plan: Plan, body: (start: number, batch: number) => void): void {
+    const n = x.shape[0];
+    const rowLen = product(this.inputShape);
+    for (let start = 0; start < n; start += plan.capacity) {
+      const batch = Math.min(plan.capacity, n - start);
+      this.backend.arena.f32.set(x.data.subarray(start * rowLen, (start + batch) * rowLen), plan.input >> 2);
+      body(start, batch);
+    }
+  }
+
+  // ---- memory ----
+
+  private allocateParams(sizes: number[]): void {
+    this.paramSize = sizes.reduce((n, s) => n + alignedSize(s), 0);
+    const arena = this.backend.arena;
+    this.paramValues = arena.allocF32(this.paramSize);
+    this.paramGrads = arena.allocF32(this.paramSize);
+    // Padding between parameters stays zero, so optimizers can sweep the whole block.
+    arena.f32At(this.paramValues, this.paramSize).fill(0);
+    arena.f32At(this.paramGrads, this.paramSize).fill(0);
+  }
+
+  /** Reserves every buffer a batch of `capacity` samples needs (once per larger batch size). */
+  private ensurePlan(capacity: number): Plan {
+    if (this.plan && this.plan.capacity >= capacity) return this.plan;
+    const arena = this.ensureBuilt().backend.arena;
+    const classes = product(this.outputShape);
+    const plan: Plan = {
+      capacity,
+      input: arena.allocF32(capacity * product(this.inputShape)),
+      labels: arena.allocI32(capacity),
+      probs: arena.allocF32(capacity * classes),
+      dLogits: arena.allocF32(capacity * classes),
+      predicted: arena.allocI32(capacity),
+    };
+    this.layers.forEach((layer, i) => layer.allocate(capacity, i > 0));
+    this.plan = plan;
+    return plan;
+  }
+
+  // ---- checks ----
+
+  private ensureBuilt(): this {
+    return this.build();
+  }
+
+  private ensureCompiled(what: string): { optimizer: Optimizer; loss: LossName } {
+    if (!this.optimizer || !this.loss) throw new Error(`${what}: call model.compile({ optimizer, loss }) first`);
+    return { optimizer: this.optimizer, loss: this.loss };
+  }
+
+  private checkInput(what: string, x: Tensor): void {
+    const expected = this.ensureBuilt().inputShape;
+    const got = x.shape;
+    if (got.length !== expected.length + 1 || expected.some((d, i) => d !== got[i + 1])) {
+      throw new Error(
+        `${what}: input of shape [${got.join(', ')}] does not match the model's input [N, ${expected.join(', ')}] ` +
+          `(first layer ${this.layers[0].name})`,
+      );
+    }
+    if (got[0] === 0) throw new Error(`${what}: the input has no samples`);
+  }
+
+  /** Checks x and y against the model and each other; returns the labels as class indices. */
+  private checkData(what: string, x: Tensor, y: Labels): Int32Array {
+    this.checkInput(what, x);
+    const classes = product(this.outputShape);
+    const labels = this.loss === 'categoricalCrossentropy' ? oneHotToLabels(what, y, classes) : sparseLabels(what, y);
+    if (labels.length !== x.shape[0]) {
+      throw new Error(`${what}: ${x.shape[0]} samples but ${labels.length} labels`);
+    }
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i];
+      if (!(label >= 0 && label < classes)) {
+        throw new Error(`${what}: label ${label} at index ${i} is out of range 0-${classes - 1}`);
+      }
+    }
+    return labels;
+  }
+}
+
+function sparseLabels(what: string, y: Labels): Int32Array {
+  if (y instanceof Tensor) {
+    if (y.shape.length !== 1) throw new Error(`${what}: sparse labels must be one class index per sample, got shape [${y.shape.join(', ')}]`);
+    y = Array.from(y.data);
+  }
+  const labels = Int32Array.from(y as ArrayLike<number>);
+  for (let i = 0; i < labels.length; i++) {
+    const v = (y as ArrayLike<number>)[i];
+    if (!Number.isInteger(v)) throw new Error(`${what}: label ${v} at index ${i} is not a class index`);
+  }
+  return labels;
+}
+
+/** Categorical cross-entropy takes one-hot rows; the fused kernel wants the hot index. */
+function oneHotToLabels(what: string, y: Labels, classes: number): Int32Array {
+  if (!(y instanceof Tensor) || y.shape.length !== 2 || y.shape[1] !== classes) {
+    throw new Error(`${what}: categoricalCrossentropy needs one-hot labels as a Tensor [N, ${classes}]`);
+  }
+  const n = y.shape[0];
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = y.data.subarray(i * classes, (i + 1) * classes);
+    const hot = row.indexOf(1);
+    if (hot < 0 || row.some((v, j) => v !== (j === hot ? 1 : 0))) {
+      throw new Error(`${what}: label row ${i} is not one-hot: [${Array.from(row).join(', ')}]`);
+    }
+    labels[i] = hot;
+  }
+  return labels;
+}
+
+function positiveInt(what: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${what} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** Parameters start on 16-byte boundaries, so SIMD kernels see aligned rows. */
+function alignedSize(size: number): number {
+  return Math.ceil(size / 4) * 4;
+}
+
+/** Keras's layer-name style: MaxPooling2D → max_pooling2d, ReLU → re_lu. */
+function snakeCase(className: string): string {
+  return className.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/** Keras naming: dense, dense_1, dense_2, … skipping names the user gave. */
+function uniqueName(base: string, counts: Map<string, number>, used: Set<string>): string {
+  for (;;) {
+    const n = counts.get(base) ?? 0;
+    counts.set(base, n + 1);
+    const name = n === 0 ? base : `${base}_${n}`;
+    if (!used.has(name)) {
+      used.add(name);
+      return name;
+    }
+  }
+}
+
+export function formatEpochLine(epoch: number, epochs: number, logs: EpochLogs): string {
+  const parts = [`Epoch ${epoch + 1}/${epochs}`, `${logs.seconds.toFixed(1)}s`, `loss ${logs.loss.toFixed(4)}`, `accuracy ${logs.accuracy.toFixed(4)}`];
+  if (logs.valLoss !== undefined) parts.push(`val_loss ${logs.valLoss.toFixed(4)}`);
+  if (logs.valAccuracy !== undefined) parts.push(`val_accuracy ${logs.valAccuracy.toFixed(4)}`);
+  return parts.join(' - ');
+}

@@ -1,0 +1,209 @@
+// Model files in the TensorFlow.js Layers format, so that `tf.loadLayersModel` reads what `save`
+// writes and `loadModel` reads what TF.js saves:
+//   model.json   { format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { layers } },
+//                  weightsManifest: [{ paths: ['weights.bin'], weights: [{ name, shape, dtype }] }] }
+//   weights.bin  every weight as little-endian float32, in manifest order (Keras order).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic.ts';
+import { Sequential, type SequentialOptions } from './sequential.ts';
+import { Layer } from '../layers/layer.ts';
+import { Dense } from '../layers/dense.ts';
+import { Conv2D } from '../layers/conv2d.ts';
+import { MaxPooling2D } from '../layers/pooling.ts';
+import { Flatten } from '../layers/flatten.ts';
+import { Dropout } from '../layers/dropout.ts';
+import { ReLU, Softmax } from '../layers/activations.ts';
+import { Tensor } from '../tensor.ts';
+
+const GENERATED_BY = 'wasm-mnist-engine (TensorFlow.js Layers format)';
+
+export async function saveModel(model: Sequential, dir: string): Promise<void> {
+  const weights = model.getWeights();
+  const params = model.params();
+  const layers = model.layers.map((layer, i) => {
+    const config: Record<string, unknown> = { ...layer.getConfig(), name: layer.name, trainable: true };
+    if (i === 0) Object.assign(config, { batch_input_shape: [null, ...layer.inputShape], dtype: 'float32' });
+    return { class_name: layer.className, config };
+  });
+  const json = {
+    format: 'layers-model',
+    generatedBy: GENERATED_BY,
+    convertedBy: null,
+    modelTopology: {
+      class_name: 'Sequential',
+      config: { name: model.name, layers },
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+    },
+    weightsManifest: [
+      {
+        paths: ['weights.bin'],
+        weights: params.map((p) => ({ name: model.weightName(p), shape: [...p.shape], dtype: 'float32' })),
+      },
+    ],
+  };
+  const bytes = new Uint8Array(weights.reduce((n, w) => n + w.size * 4, 0));
+  let offset = 0;
+  for (const w of weights) {
+    bytes.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
+    offset += w.data.byteLength;
+  }
+  // weights.bin first: a model.json on disk always describes a complete weights file.
+  await writeFileAtomic(join(dir, 'weights.bin'), bytes);
+  await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1));
+}
+
+interface ManifestEntry {
+  name: string;
+  shape: number[];
+  dtype?: string;
+}
+
+/** Reads a model saved by `save` or by TensorFlow.js (`model.save('file://dir')`). */
+export async function loadModel(dir: string, options: Omit<SequentialOptions, 'name'> = {}): Promise<Sequential> {
+  const modelPath = join(dir, 'model.json');
+  const text = await readFile(modelPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read model: ${modelPath}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+  });
+  let json: { format?: string; modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: ManifestEntry[] }[] };
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${modelPath} is not valid JSON (${(error as Error).message}); the file is damaged`);
+  }
+  const fail = (problem: string) => new Error(`${modelPath}: ${problem}`);
+  if (json.format !== undefined && json.format !== 'layers-model') throw fail(`format is "${json.format}", expected "layers-model"`);
+  const topology = json.modelTopology as { class_name?: string; config?: unknown } | undefined;
+  if (!topology || typeof topology !== 'object') throw fail('has no modelTopology');
+  if (topology.class_name !== 'Sequential') throw fail(`only Sequential models are supported, got "${topology.class_name}"`);
+  const config = topology.config as { name?: string; layers?: unknown } | unknown[];
+  const layerConfigs = (Array.isArray(config) ? config : config?.layers) as { class_name: string; config: Record<string, unknown> }[];
+  if (!Array.isArray(layerConfigs) || layerConfigs.length === 0) throw fail('modelTopology has no layers');
+
+  const layers: Layer[] = [];
+  let inputShape: number[] | undefined;
+  for (const [i, entry] of layerConfigs.entries()) {
+    const cfg = entry?.config ?? {};
+    const batchInputShape = cfg.batch_input_shape as (number | null)[] | undefined;
+    if (batchInputShape && !inputShape) inputShape = batchInputShape.slice(1) as number[];
+    if (entry?.class_name === 'InputLayer') continue;
+    try {
+      layers.push(layerFromConfig(entry?.class_name, cfg, layers.length === 0 ? inputShape : undefined));
+    } catch (error) {
+      throw fail(`layer ${i} (${entry?.class_name} "${cfg.name ?? ''}"): ${(error as Error).message}`);
+    }
+  }
+  if (!inputShape) throw fail('the first layer has no batch_input_shape, so the input shape is unknown');
+  const modelName = Array.isArray(config) ? undefined : config?.name;
+  const model = new Sequential(layers, { ...options, name: modelName });
+  model.build();
+
+  const manifest = json.weightsManifest;
+  if (!Array.isArray(manifest)) throw fail('has no weightsManifest');
+  const entries = manifest.flatMap((group) => group.weights);
+  const params = model.params();
+  if (entries.length !== params.length) {
+    throw fail(`weightsManifest lists ${entries.length} weights but the topology has ${params.length}`);
+  }
+  const data = await readWeightFiles(dir, manifest, entries);
+  let offset = 0;
+  const weights = params.map((param, i) => {
+    const entry = entries[i];
+    if (entry.dtype !== undefined && entry.dtype !== 'float32') throw fail(`weight "${entry.name}" has dtype ${entry.dtype}; only float32 is supported`);
+    if (entry.shape.length !== param.shape.length || entry.shape.some((d, j) => d !== param.shape[j])) {
+      throw fail(`weight "${entry.name}" has shape [${entry.shape.join(', ')}] but ${model.weightName(param)} needs [${param.shape.join(', ')}]`);
+    }
+    const tensor = new Tensor(data.slice(offset, offset + param.size), param.shape);
+    offset += param.size;
+    return tensor;
+  });
+  model.setWeights(weights);
+  return model;
+}
+
+/** Concatenates the weight shards in manifest order, checking that their size matches the manifest. */
+async function readWeightFiles(dir: string, manifest: { paths: string[] }[], entries: ManifestEntry[]): Promise<Float32Array> {
+  const buffers: Buffer[] = [];
+  for (const path of manifest.flatMap((g) => g.paths)) {
+    const file = join(dir, path);
+    buffers.push(
+      await readFile(file).catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`cannot read weights: ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+      }),
+    );
+  }
+  const bytes = Buffer.concat(buffers);
+  const expected = entries.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (bytes.length !== expected) {
+    const files = manifest.flatMap((g) => g.paths).join(', ');
+    throw new Error(`${join(dir, files)}: ${bytes.length} bytes, but the manifest needs ${expected} (the file is truncated or does not belong to this model.json)`);
+  }
+  // Copy into an aligned buffer: a Float32Array cannot start at an odd byte offset of a Buffer.
+  return new Float32Array(new Uint8Array(bytes).buffer, 0, expected / 4);
+}
+
+// ---- layer configs ----
+
+type Config = Record<string, unknown>;
+
+function layerFromConfig(className: string, cfg: Config, inputShape: number[] | undefined): Layer {
+  const base = { name: cfg.name as string | undefined, inputShape };
+  const activation = () => cfg.activation as 'linear' | 'relu' | 'softmax' | undefined;
+  switch (className) {
+    case 'Dense':
+      requireNull(cfg, ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint']);
+      return new Dense({ ...base, units: cfg.units as number, activation: activation(), useBias: (cfg.use_bias as boolean | undefined) ?? true });
+    case 'Conv2D':
+      requireNull(cfg, ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint']);
+      requireChannelsLast(cfg);
+      if (cfg.dilation_rate != null && ![1, [1, 1]].some((ok) => JSON.stringify(ok) === JSON.stringify(cfg.dilation_rate))) {
+        throw new Error(`unsupported option dilation_rate ${JSON.stringify(cfg.dilation_rate)} (only 1)`);
+      }
+      return new Conv2D({
+        ...base,
+        filters: cfg.filters as number,
+        kernelSize: cfg.kernel_size as [number, number],
+        strides: (cfg.strides as [number, number] | undefined) ?? 1,
+        padding: cfg.padding as 'valid' | 'same' | undefined,
+        activation: activation(),
+        useBias: (cfg.use_bias as boolean | undefined) ?? true,
+      });
+    case 'MaxPooling2D':
+    case 'MaxPool2D':
+      requireChannelsLast(cfg);
+      return new MaxPooling2D({
+        ...base,
+        poolSize: (cfg.pool_size as [number, number] | undefined) ?? 2,
+        strides: (cfg.strides as [number, number] | null | undefined) ?? undefined,
+        padding: cfg.padding as 'valid' | 'same' | undefined,
+      });
+    case 'Flatten':
+      requireChannelsLast(cfg);
+      return new Flatten(base);
+    case 'Dropout':
+      requireNull(cfg, ['noise_shape']);
+      return new Dropout({ ...base, rate: cfg.rate as number, seed: (cfg.seed as number | null | undefined) ?? undefined });
+    case 'ReLU':
+      if (cfg.max_value != null) throw new Error(`unsupported option max_value ${cfg.max_value}`);
+      if (cfg.negative_slope) throw new Error(`unsupported option negative_slope ${cfg.negative_slope}`);
+      if (cfg.threshold) throw new Error(`unsupported option threshold ${cfg.threshold}`);
+      return new ReLU(base);
+    case 'Softmax':
+      return new Softmax({ ...base, axis: cfg.axis as number | undefined });
+    default:
+      throw new Error(`unknown layer class "${className}" (supported: Dense, Conv2D, MaxPooling2D, Flatten, Dropout, ReLU, Softmax)`);
+  }
+}
+
+function requireNull(cfg: Config, keys: string[]): void {
+  for (const key of keys) {
+    if (cfg[key] != null) throw new Error(`unsupported option ${key} ${JSON.stringify(cfg[key])}`);
+  }
+}
+
+function requireChannelsLast(cfg: Config): void {
+  if (cfg.data_format != null && cfg.data_format !== 'channels_last') {
+    throw new Error(`unsupported option data_format "${cfg.data_format}" (only channels_last)`);
+  }
+}

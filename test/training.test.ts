@@ -1,0 +1,192 @@
+// Training end to end on small synthetic data: it learns, it is deterministic, both backends agree,
+// and bad input is refused with errors that say what is wrong.
+import { describe, expect, it } from 'vitest';
+import { Sequential, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Softmax, ReLU, Adam, SGD, Tensor } from '../src/index.ts';
+import type { BackendName } from '../src/backend/index.ts';
+import { Random } from '../src/random.ts';
+
+/** Three Gaussian blobs in 2-D: a classification task a small MLP should nearly ace. */
+function blobs(n: number, seed: number): { x: Tensor; y: Int32Array } {
+  const rng = new Random(seed);
+  const centres = [[0, 2], [2, -1], [-2, -1]];
+  const x = new Float32Array(n * 2);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(3);
+    y[i] = c;
+    // Box-Muller for normal noise.
+    const r = Math.sqrt(-2 * Math.log(1 - rng.next()));
+    const t = 2 * Math.PI * rng.next();
+    x[i * 2] = centres[c][0] + 0.6 * r * Math.cos(t);
+    x[i * 2 + 1] = centres[c][1] + 0.6 * r * Math.sin(t);
+  }
+  return { x: new Tensor(x, [n, 2]), y };
+}
+
+/** 8x8 images with one bright bar, horizontal (class 0) or vertical (class 1), on noise. */
+function bars(n: number, seed: number): { x: Tensor; y: Int32Array } {
+  const rng = new Random(seed);
+  const x = new Float32Array(n * 64);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const vertical = rng.int(2);
+    const at = 1 + rng.int(6);
+    y[i] = vertical;
+    for (let p = 0; p < 64; p++) x[i * 64 + p] = 0.3 * rng.next();
+    for (let j = 0; j < 8; j++) x[i * 64 + (vertical ? j * 8 + at : at * 8 + j)] = 1;
+  }
+  return { x: new Tensor(x, [n, 8, 8, 1]), y };
+}
+
+function mlp(seed: number, backend: BackendName = 'wasm'): Sequential {
+  return new Sequential([new Dense({ units: 16, activation: 'relu', inputShape: [2] }), new Dense({ units: 3, activation: 'softmax' })], { seed, backend });
+}
+
+function cnn(seed: number, backend: BackendName = 'wasm'): Sequential {
+  return new Sequential(
+    [
+      new Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 1] }),
+      new MaxPooling2D({ poolSize: 2 }),
+      new Conv2D({ filters: 6, kernelSize: 2, padding: 'same' }),
+      new ReLU(),
+      new Flatten(),
+      new Dropout({ rate: 0.3 }),
+      new Dense({ units: 2 }),
+      new Softmax(),
+    ],
+    { seed, backend },
+  );
+}
+
+describe('summary', () => {
+  it('the seed MLP 784-128-10 has 101,770 parameters', () => {
+    const model = new Sequential([new Flatten({ inputShape: [28, 28, 1] }), new Dense({ units: 128, activation: 'relu' }), new Dense({ units: 10, activation: 'softmax' })]);
+    const text = model.summary(null);
+    expect(model.countParams).toBe(101_770);
+    expect(text).toContain('Total params: 101,770');
+    expect(text).toMatch(/dense \(Dense\)\s+\(None, 128\)\s+100,480/);
+    expect(text).toMatch(/flatten \(Flatten\)\s+\(None, 784\)\s+0/);
+  });
+
+  it('the Keras MNIST convnet has 34,826 parameters', () => {
+    const model = new Sequential([
+      new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
+      new MaxPooling2D({ poolSize: 2 }),
+      new Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }),
+      new MaxPooling2D({ poolSize: 2 }),
+      new Flatten(),
+      new Dropout({ rate: 0.5 }),
+      new Dense({ units: 10, activation: 'softmax' }),
+    ]);
+    expect(model.countParams).toBe(34_826);
+    const text = model.summary(null);
+    expect(text).toMatch(/conv2d_1 \(Conv2D\)\s+\(None, 11, 11, 64\)\s+18,496/);
+    expect(text).toMatch(/max_pooling2d_1 \(MaxPooling2D\)\s+\(None, 5, 5, 64\)\s+0/);
+  });
+});
+
+describe('training', () => {
+  it('an MLP learns three blobs to > 95% held-out accuracy', async () => {
+    const train = blobs(600, 1);
+    const test = blobs(300, 2);
+    const model = mlp(7);
+    model.compile({ optimizer: new Adam({ learningRate: 0.02 }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const history = await model.fit(train.x, train.y, { epochs: 15, batchSize: 32, validationSplit: 0.2 });
+    expect(history.history.loss[14]).toBeLessThan(history.history.loss[0]);
+    expect(history.history.valAccuracy).toHaveLength(15);
+    expect(model.evaluate(test.x, test.y).accuracy).toBeGreaterThan(0.95);
+  });
+
+  it('a CNN learns horizontal vs vertical bars to > 95%', async () => {
+    const train = bars(400, 3);
+    const test = bars(200, 4);
+    const model = cnn(5);
+    model.compile({ optimizer: new SGD({ learningRate: 0.1, momentum: 0.9 }), loss: 'sparseCategoricalCrossentropy' });
+    await model.fit(train.x, train.y, { epochs: 8, batchSize: 16 });
+    expect(model.evaluate(test.x, test.y).accuracy).toBeGreaterThan(0.95);
+  });
+
+  it('the same seed gives bit-identical weights; another seed does not', async () => {
+    const data = bars(96, 6);
+    const run = async (seed: number) => {
+      const model = cnn(seed);
+      model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+      await model.fit(data.x, data.y, { epochs: 2, batchSize: 16 });
+      return model.getWeights().map((w) => Array.from(w.data));
+    };
+    const a = await run(11);
+    expect(await run(11)).toEqual(a);
+    expect(await run(12)).not.toEqual(a);
+  });
+
+  it('the WASM and reference backends give the same loss over 20 training steps of a small CNN', async () => {
+    const data = bars(20 * 8, 8);
+    const losses = async (backend: BackendName) => {
+      const model = cnn(9, backend);
+      model.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
+      const out: number[] = [];
+      await model.fit(data.x, data.y, { epochs: 1, batchSize: 8, onBatchEnd: (_b, logs) => void out.push(logs.loss) });
+      return out;
+    };
+    const wasm = await losses('wasm');
+    const reference = await losses('reference');
+    expect(wasm).toHaveLength(20);
+    wasm.forEach((loss, i) => expect(Math.abs(loss - reference[i]) / reference[i]).toBeLessThan(1e-4));
+  });
+
+  it('stopTraining set from a callback ends fit after the current batch', async () => {
+    const data = blobs(200, 3);
+    const model = mlp(1);
+    model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    let batches = 0;
+    const history = await model.fit(data.x, data.y, {
+      epochs: 5,
+      batchSize: 20,
+      onBatchEnd: () => {
+        if (++batches === 3) model.stopTraining = true;
+      },
+    });
+    expect(batches).toBe(3);
+    expect(history.epoch).toEqual([0]);
+  });
+});
+
+describe('guard rails', () => {
+  it('a layer that cannot take its input names itself and both shapes', () => {
+    const model = new Sequential([new Conv2D({ filters: 2, kernelSize: 3, inputShape: [28, 28, 1] }), new Dense({ units: 10 })]);
+    expect(() => model.build()).toThrow(/dense \(Dense\): expected input \[features\] \(add a Flatten layer before Dense\), got \[26, 26, 2\]/);
+  });
+
+  it('fit refuses data of the wrong shape, mismatched label counts and labels out of range', async () => {
+    const model = mlp(1);
+    model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    const x = Tensor.zeros([4, 2]);
+    await expect(model.fit(Tensor.zeros([4, 3]), [0, 1, 2, 0])).rejects.toThrow(/input of shape \[4, 3\] does not match the model's input \[N, 2\] \(first layer dense\)/);
+    await expect(model.fit(x, [0, 1, 2])).rejects.toThrow(/4 samples but 3 labels/);
+    await expect(model.fit(x, [0, 1, 3, 0])).rejects.toThrow(/label 3 at index 2 is out of range 0-2/);
+    await expect(model.fit(x, [0, 1, 0.5, 0])).rejects.toThrow(/label 0.5 at index 2 is not a class index/);
+  });
+
+  it('compile refuses a model that does not end in softmax, and fit before compile', async () => {
+    const model = new Sequential([new Dense({ units: 3, inputShape: [2] })]);
+    expect(() => model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' })).toThrow(/expects the model to end in a softmax.*dense \(Dense\)/);
+    await expect(mlp(1).fit(Tensor.zeros([1, 2]), [0])).rejects.toThrow(/call model.compile/);
+  });
+
+  it('a NaN loss stops fit, naming the epoch and batch, before that batch changes any weight', async () => {
+    const data = blobs(64, 4);
+    data.x.data[40 * 2] = NaN; // sample 40 lands in the third batch of 16 (no shuffling)
+    const model = mlp(2);
+    model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'sparseCategoricalCrossentropy' });
+    let before: number[][] = [];
+    await expect(
+      model.fit(data.x, data.y, {
+        epochs: 1,
+        batchSize: 16,
+        shuffle: false,
+        onBatchEnd: () => void (before = model.getWeights().map((w) => Array.from(w.data))),
+      }),
+    ).rejects.toThrow(/loss became NaN at epoch 1, batch 3/);
+    expect(model.getWeights().map((w) => Array.from(w.data))).toEqual(before);
+  });
+});
