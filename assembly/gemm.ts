@@ -1,51 +1,58 @@
 // GEMM: the three matrix-product forms backprop needs, plus the forward pass with a fused bias+ReLU
 // epilogue. f32, row-major, pointers are byte offsets into the imported memory (see
-// src/backend/kernels.ts for the exact contract). One register-blocked micro-kernel serves all forms:
-// each form only differs in how it packs its operands.
+// src/backend/kernels.ts for the exact contract). One register-blocked micro-kernel serves all forms;
+// the forms differ only in how they pack their operands.
 //
 // Blocking (BLIS-style, single thread):
-//   for jc in N step NC:                      B block  [kc x nc]  packed into panels of NR columns
-//     for pc in K step KC:                      (L2-resident, KC*NC*4 bytes)
-//       pack B[pc:pc+kc, jc:jc+nc]
-//       for ir in M step MR:                  A panel  [kc x MR]  pre-splatted (L1-resident)
-//         pack A[ir:ir+MR, pc:pc+kc]
+//   for jc in N step NC:
+//     for pc in K step kc (kc <= KC, K split into equal blocks):
+//       pack B[pc:pc+kc, jc:jc+nc] -> B block: panels of NR columns, every value pre-splatted
+//       for ir in M step MR:                                  (B block: KC*NC*16 B, in L2)
+//         pack A[ir:ir+MR, pc:pc+kc] -> A panel [kc][MR]       (A panel: KC*32 B, in L1)
 //         for jr in nc step NR:
-//           micro-kernel: C[ir:ir+MR, jc+jr:jc+jr+NR] (+)= Apanel · Bpanel
+//           micro-kernel: C[ir:ir+MR, jc+jr:jc+jr+NR] (+)= A panel · B panel
 //
-// Micro-kernel: MR x NR = 6 x 8 tile held in 12 v128 accumulators (two per row). Per k step it
-// loads two B vectors (8 columns) and, for each of the 6 rows, one *pre-splatted* A vector (the A
-// panel stores every A value already broadcast to 4 lanes, 96 bytes per k). That keeps the loop at
-// 8 plain `v128.load`s (V8 folds their constant offsets) + 12 multiply-adds, 15 xmm registers, no
-// spills with FMA. `v128.load32_splat` would not fold its offset (an extra lea per row) and
-// load+shuffle needs a 16th register. The k loop is not unrolled (V8 would hoist loads and spill).
-// Multiply-add is `f32x4.relaxed_madd` (one vfmadd231ps) when the relaxed-SIMD target is compiled,
-// mul+add otherwise: the same source yields both builds.
+// Micro-kernel: MR x NR = 8 x 6 tile held in 12 v128 accumulators, each one column of C for 4 rows
+// (acc[j][h] = C[4h..4h+3][j]). Per k step: two v128 loads of the A panel (8 rows), then for each of
+// the 6 columns one v128 load of the pre-splatted B value and two multiply-adds. That is 8 plain
+// `v128.load`s (V8 folds their constant offsets into the address) + 12 multiply-adds per k, and
+// 15 xmm registers: no spills with FMA. (`v128.load32_splat` would not fold its offset: one more
+// lea per load; load + lane shuffle needs a 16th register.) The k loop is not unrolled (V8 hoists
+// the loads and spills). Multiply-add is `f32x4.relaxed_madd` (vfmadd231ps) when the relaxed-SIMD
+// target is compiled, mul + add otherwise: one source, both builds.
+//
+// Why pre-splat B rather than A: pre-splatting costs one 16-byte store per value, packing an A panel
+// is a cheap 4x4-transpose; B's block is packed once per (jc, pc) and reused by every row panel of
+// A, so its packing cost is amortised over M, the long dimension in this engine (batch x pixels).
 //
 // Edges: packing zero-pads partial A panels (rows >= mr) and B panels (columns >= nr), so the
 // micro-kernel always computes a full tile; only the write-back is masked (a partial tile goes
-// through a small scratch tile and a scalar loop). Any M, N, K >= 0 works; no alignment is required
-// of a, b, c or bias (unaligned v128 accesses are fine in wasm), 4-byte alignment is assumed.
+// through a small scratch tile and a scalar loop). Any M, N, K >= 0 works. No alignment is required
+// of a, b, c or bias beyond 4 bytes (wasm v128 accesses may be unaligned).
 //
-// Epilogue (fused, no second pass over C): per K block, C = (first block ? (accumulate ? C : 0) + bias
-// : C) + A·B, and on the last K block max(0, ·) when relu = 1.
+// Epilogue, fused into the micro-kernel's write-back (no second pass over C): for each K block,
+// C = (first block ? (accumulate ? C : 0) + bias : C) + A·B; on the last K block, max(0, ·) if relu.
 //
 // Scratch and threads: the module keeps no mutable globals. Packing scratch is a static region of
-// GEMM_SLOTS independent slots (memory.data); every exported kernel uses slot 0. A later
-// worker_threads version can give thread t slot t through `gemmSlot(...)` below, which is the whole
-// implementation parameterised by slot.
+// GEMM_SLOTS independent slots of SLOT_BYTES (memory.data, so it lies below heapBase()); every
+// exported kernel uses slot 0. A later worker_threads version gives thread t slot t by calling
+// `gemmSlot(..., t)` (the whole implementation, parameterised by slot) on its band of C.
 
-const MR: i32 = 6;
-const NR: i32 = 8;
-/** Max depth of one K block. 320 keeps K = 288 (3x3x32 convolutions) in one block; the A panel
- *  (KC * 96 B = 30 KiB) and one B panel (KC * 32 B = 10 KiB) fit in a 48 KiB L1. */
+const MR: i32 = 8;
+const NR: i32 = 6;
+/** Max depth of one K block: 320 keeps K = 288 (3x3x32 convolutions) in one block. */
 const KC: i32 = 320;
-/** Max width of one B block (multiple of NR): KC * NC * 4 B = 320 KiB, in L2. */
-const NC: i32 = 256;
+/** Max width of one B block, a multiple of NR. */
+const NC: i32 = 72;
+/** Max height of one A block, a multiple of MR. */
+const MC: i32 = 128;
 
-const A_PANEL_BYTES: usize = <usize>KC * <usize>MR * 16;
-const B_BLOCK_BYTES: usize = <usize>KC * <usize>NC * 4;
+const B_PANEL_STRIDE: usize = <usize>NR * 16; // bytes per k in a pre-splatted B panel
+const A_PANEL_STRIDE: usize = <usize>MR * 4; // bytes per k in an A panel
+const B_BLOCK_BYTES: usize = <usize>KC * <usize>NC * 16; // 360 KiB
+const A_BLOCK_BYTES: usize = <usize>MC * <usize>KC * 4; // 160 KiB
 const TILE_BYTES: usize = <usize>MR * <usize>NR * 4;
-const SLOT_BYTES: usize = B_BLOCK_BYTES + A_PANEL_BYTES + 256;
+const SLOT_BYTES: usize = B_BLOCK_BYTES + A_BLOCK_BYTES + ((TILE_BYTES + 63) & ~63);
 
 /** Number of independent scratch slots (one per thread that may run a GEMM at the same time). */
 const GEMM_SLOTS: i32 = 2;
@@ -96,7 +103,7 @@ export function gemmNNBias(a: usize, b: usize, bias: usize, c: usize, m: i32, k:
 
 /**
  * The whole GEMM for one form, using scratch slot `slot` (0 <= slot < GEMM_SLOTS).
- * flags: F_LOADC (accumulate into C), F_BIAS (add bias[n], needs `bias`), F_RELU.
+ * flags: F_LOADC (accumulate into C), F_BIAS (add bias[n]), F_RELU.
  */
 function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, flags: i32, bias: usize, slot: i32): void {
   if (m <= 0 || n <= 0) return;
@@ -106,8 +113,8 @@ function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
   }
   const scratch = SCRATCH + <usize>slot * SLOT_BYTES;
   const bBlock = scratch;
-  const aPanel = scratch + B_BLOCK_BYTES;
-  const tile = aPanel + A_PANEL_BYTES;
+  const aBlock = scratch + B_BLOCK_BYTES;
+  const tile = aBlock + A_BLOCK_BYTES;
   const ldc = <usize>n << 2;
 
   // Split K into equal blocks of at most KC (multiples of 4 where possible).
@@ -119,29 +126,37 @@ function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += kcStep) {
       const kc = min(kcStep, k - pc);
-      // Flags for this K block: the caller's accumulate/bias on the first block, accumulate
-      // afterwards; ReLU only once the sum is complete.
+      // This K block's epilogue: the caller's accumulate and bias on the first block, accumulate
+      // afterwards; ReLU once the sum is complete.
       let blockFlags = pc == 0 ? flags & (F_LOADC | F_BIAS) : F_LOADC;
       if (pc + kc >= k) blockFlags |= flags & F_RELU;
 
       if (form == FORM_NT) packBT(b, bBlock, k, jc, nc, pc, kc);
       else packB(b, bBlock, n, jc, nc, pc, kc);
 
-      for (let ir = 0; ir < m; ir += MR) {
-        const mr = min(MR, m - ir);
-        if (form == FORM_TN) packAT(a, aPanel, m, ir, mr, pc, kc);
-        else packA(a, aPanel, k, ir, mr, pc, kc);
-
-        let cRow = c + ((<usize>ir * <usize>n + <usize>jc) << 2);
+      const bPanelBytes = <usize>kc * B_PANEL_STRIDE;
+      const aPanelBytes = <usize>kc * A_PANEL_STRIDE;
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        let aPanel = aBlock;
+        for (let ir = 0; ir < mc; ir += MR) {
+          if (form == FORM_TN) packAT(a, aPanel, m, ic + ir, min(MR, mc - ir), pc, kc);
+          else packA(a, aPanel, k, ic + ir, min(MR, mc - ir), pc, kc);
+          aPanel += aPanelBytes;
+        }
         let bPanel = bBlock;
-        const bPanelBytes = <usize>kc << 5;
-        let biasPtr = bias + (<usize>jc << 2);
+        const cBlock = c + ((<usize>ic * <usize>n + <usize>jc) << 2);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          micro6x8(aPanel, bPanel, kc, cRow, ldc, mr, nr, blockFlags, biasPtr, tile);
+          const biasPtr = bias + (<usize>(jc + jr) << 2);
+          let cTile = cBlock + (<usize>jr << 2);
+          aPanel = aBlock;
+          for (let ir = 0; ir < mc; ir += MR) {
+            micro8x6(aPanel, bPanel, kc, cTile, ldc, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
+            aPanel += aPanelBytes;
+            cTile += ldc << 3;
+          }
           bPanel += bPanelBytes;
-          cRow += <usize>NR << 2;
-          biasPtr += <usize>NR << 2;
         }
       }
     }
@@ -162,144 +177,156 @@ function noProduct(c: usize, m: i32, n: i32, flags: i32, bias: usize): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Packing. A panel: for each k, MR v128s, the row values broadcast (zero rows past mr).
-// B block: ceil(nc/NR) panels, each kc rows of NR floats (zero columns past the edge).
+// Packing.
+// A panel: kc rows of MR floats, A(ir + i, pc + p) at [p][i]; zero rows past mr.
+// B block: ceil(nc / NR) panels of kc rows; row p of panel q holds NR v128s, the j-th one the value
+// B(pc + p, jc + q*NR + j) splatted to four lanes; zero past the last column.
 
-/** A[m,k] row-major (NN, NT): rows ir..ir+mr, columns pc..pc+kc. */
+/** A[m,k] row-major (NN, NT): rows ir..ir+mr, columns pc..pc+kc. 4x4 transposes. */
 function packA(a: usize, dst: usize, k: i32, ir: i32, mr: i32, pc: i32, kc: i32): void {
   const lda = <usize>k << 2;
-  let src = a + ((<usize>ir * <usize>k + <usize>pc) << 2);
-  for (let r = 0; r < MR; r++) {
-    let d = dst + (<usize>r << 4);
-    if (r < mr) {
-      let s = src;
-      let p = 0;
-      for (; p + 4 <= kc; p += 4) {
-        const v = v128.load(s);
-        v128.store(d, f32x4.shuffle(v, v, 0, 0, 0, 0));
-        v128.store(d, f32x4.shuffle(v, v, 1, 1, 1, 1), 96);
-        v128.store(d, f32x4.shuffle(v, v, 2, 2, 2, 2), 192);
-        v128.store(d, f32x4.shuffle(v, v, 3, 3, 3, 3), 288);
-        s += 16;
-        d += 384;
-      }
-      for (; p < kc; p++) {
-        v128.store(d, v128.load32_splat(s));
-        s += 4;
-        d += 96;
-      }
-      src += lda;
-    } else {
-      const z = f32x4.splat(0);
-      for (let p = 0; p < kc; p++) {
-        v128.store(d, z);
-        d += 96;
-      }
+  const src = a + ((<usize>ir * <usize>k + <usize>pc) << 2);
+  const z = f32x4.splat(0);
+  // Row pointers; rows past mr read row 0 and are masked to zero.
+  const s1: usize = mr > 1 ? lda : 0, s2: usize = mr > 2 ? 2 * lda : 0, s3: usize = mr > 3 ? 3 * lda : 0;
+  const s4: usize = mr > 4 ? 4 * lda : 0, s5: usize = mr > 5 ? 5 * lda : 0, s6: usize = mr > 6 ? 6 * lda : 0, s7: usize = mr > 7 ? 7 * lda : 0;
+  let s = src;
+  let d = dst;
+  let p = 0;
+  if (mr == MR) {
+    for (; p + 4 <= kc; p += 4) {
+      transpose8x4(d, v128.load(s), v128.load(s + s1), v128.load(s + s2), v128.load(s + s3),
+        v128.load(s + s4), v128.load(s + s5), v128.load(s + s6), v128.load(s + s7));
+      s += 16;
+      d += 4 * A_PANEL_STRIDE;
     }
+  } else {
+    for (; p + 4 <= kc; p += 4) {
+      transpose8x4(d, v128.load(s), mr > 1 ? v128.load(s + s1) : z, mr > 2 ? v128.load(s + s2) : z,
+        mr > 3 ? v128.load(s + s3) : z, mr > 4 ? v128.load(s + s4) : z, mr > 5 ? v128.load(s + s5) : z,
+        mr > 6 ? v128.load(s + s6) : z, z);
+      s += 16;
+      d += 4 * A_PANEL_STRIDE;
+    }
+  }
+  for (; p < kc; p++) {
+    for (let i = 0; i < MR; i++) {
+      store<f32>(d + (<usize>i << 2), i < mr ? load<f32>(s + <usize>i * lda) : 0);
+    }
+    s += 4;
+    d += A_PANEL_STRIDE;
   }
 }
 
-/** A given as Aᵀ[k,m] row-major (TN): A(i,p) = at[p*m + i]. */
+/** Rows r0..r7 (4 consecutive k each) -> four panel rows of 8 floats at d, d+32, d+64, d+96. */
+// @ts-ignore: decorator
+@inline function transpose8x4(d: usize, r0: v128, r1: v128, r2: v128, r3: v128, r4: v128, r5: v128, r6: v128, r7: v128): void {
+  let t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  let t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(d, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(d, f32x4.shuffle(t0, t2, 2, 3, 6, 7), 32);
+  v128.store(d, f32x4.shuffle(t1, t3, 0, 1, 4, 5), 64);
+  v128.store(d, f32x4.shuffle(t1, t3, 2, 3, 6, 7), 96);
+  t0 = f32x4.shuffle(r4, r5, 0, 4, 1, 5); t1 = f32x4.shuffle(r4, r5, 2, 6, 3, 7);
+  t2 = f32x4.shuffle(r6, r7, 0, 4, 1, 5); t3 = f32x4.shuffle(r6, r7, 2, 6, 3, 7);
+  v128.store(d, f32x4.shuffle(t0, t2, 0, 1, 4, 5), 16);
+  v128.store(d, f32x4.shuffle(t0, t2, 2, 3, 6, 7), 48);
+  v128.store(d, f32x4.shuffle(t1, t3, 0, 1, 4, 5), 80);
+  v128.store(d, f32x4.shuffle(t1, t3, 2, 3, 6, 7), 112);
+}
+
+/** A given as Aᵀ[k,m] row-major (TN): A(i,p) = at[p*m + i]. A plain copy of 8-float rows. */
 function packAT(at: usize, dst: usize, m: i32, ir: i32, mr: i32, pc: i32, kc: i32): void {
   const ld = <usize>m << 2;
-  let src = at + ((<usize>pc * <usize>m + <usize>ir) << 2);
+  let s = at + ((<usize>pc * <usize>m + <usize>ir) << 2);
   let d = dst;
   if (mr == MR) {
     for (let p = 0; p < kc; p++) {
-      const v = v128.load(src);
-      v128.store(d, f32x4.shuffle(v, v, 0, 0, 0, 0));
-      v128.store(d, f32x4.shuffle(v, v, 1, 1, 1, 1), 16);
-      v128.store(d, f32x4.shuffle(v, v, 2, 2, 2, 2), 32);
-      v128.store(d, f32x4.shuffle(v, v, 3, 3, 3, 3), 48);
-      v128.store(d, v128.load32_splat(src, 16), 64);
-      v128.store(d, v128.load32_splat(src, 20), 80);
-      src += ld;
-      d += 96;
+      v128.store(d, v128.load(s));
+      v128.store(d, v128.load(s, 16), 16);
+      s += ld;
+      d += A_PANEL_STRIDE;
     }
   } else {
-    const z = f32x4.splat(0);
     for (let p = 0; p < kc; p++) {
-      for (let r = 0; r < MR; r++) {
-        v128.store(d + (<usize>r << 4), r < mr ? v128.load32_splat(src + (<usize>r << 2)) : z);
+      for (let i = 0; i < MR; i++) {
+        store<f32>(d + (<usize>i << 2), i < mr ? load<f32>(s + (<usize>i << 2)) : 0);
       }
-      src += ld;
-      d += 96;
+      s += ld;
+      d += A_PANEL_STRIDE;
     }
   }
 }
 
-/** B[k,n] row-major (NN, TN): rows pc..pc+kc, columns jc..jc+nc. */
+/** B[k,n] row-major (NN, TN): rows pc..pc+kc, columns jc..jc+nc, pre-splatted. */
 function packB(b: usize, dst: usize, n: i32, jc: i32, nc: i32, pc: i32, kc: i32): void {
   const ldb = <usize>n << 2;
   let d = dst;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    let src = b + ((<usize>pc * <usize>n + <usize>(jc + jr)) << 2);
+    let s = b + ((<usize>pc * <usize>n + <usize>(jc + jr)) << 2);
     if (nr == NR) {
       for (let p = 0; p < kc; p++) {
-        v128.store(d, v128.load(src));
-        v128.store(d, v128.load(src, 16), 16);
-        src += ldb;
-        d += 32;
+        const v = v128.load(s);
+        v128.store(d, f32x4.shuffle(v, v, 0, 0, 0, 0));
+        v128.store(d, f32x4.shuffle(v, v, 1, 1, 1, 1), 16);
+        v128.store(d, f32x4.shuffle(v, v, 2, 2, 2, 2), 32);
+        v128.store(d, f32x4.shuffle(v, v, 3, 3, 3, 3), 48);
+        const w = v128.load64_zero(s, 16);
+        v128.store(d, f32x4.shuffle(w, w, 0, 0, 0, 0), 64);
+        v128.store(d, f32x4.shuffle(w, w, 1, 1, 1, 1), 80);
+        s += ldb;
+        d += B_PANEL_STRIDE;
       }
     } else {
+      const z = f32x4.splat(0);
       for (let p = 0; p < kc; p++) {
         for (let j = 0; j < NR; j++) {
-          store<f32>(d + (<usize>j << 2), j < nr ? load<f32>(src + (<usize>j << 2)) : 0);
+          v128.store(d + (<usize>j << 4), j < nr ? v128.load32_splat(s + (<usize>j << 2)) : z);
         }
-        src += ldb;
-        d += 32;
+        s += ldb;
+        d += B_PANEL_STRIDE;
       }
     }
   }
 }
 
-/** B given as Bᵀ[n,k] row-major (NT): B(p,j) = bt[j*k + p]. Transposes 4x4 blocks. */
+/** B given as Bᵀ[n,k] row-major (NT): B(p,j) = bt[j*k + p], pre-splatted. */
 function packBT(bt: usize, dst: usize, k: i32, jc: i32, nc: i32, pc: i32, kc: i32): void {
   const ld = <usize>k << 2;
-  let d = dst;
+  const z = f32x4.splat(0);
+  let panel = dst;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    const src = bt + ((<usize>(jc + jr) * <usize>k + <usize>pc) << 2);
-    if (nr == NR) {
-      let s = src;
-      let p = 0;
-      for (; p + 4 <= kc; p += 4) {
-        // Columns j0..j3 and j4..j7, four k values each; transpose into four rows of 8.
-        const r0 = v128.load(s), r1 = v128.load(s + ld), r2 = v128.load(s + 2 * ld), r3 = v128.load(s + 3 * ld);
-        const r4 = v128.load(s + 4 * ld), r5 = v128.load(s + 5 * ld), r6 = v128.load(s + 6 * ld), r7 = v128.load(s + 7 * ld);
-        let t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7);
-        let t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5), t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
-        v128.store(d, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
-        v128.store(d, f32x4.shuffle(t0, t2, 2, 3, 6, 7), 32);
-        v128.store(d, f32x4.shuffle(t1, t3, 0, 1, 4, 5), 64);
-        v128.store(d, f32x4.shuffle(t1, t3, 2, 3, 6, 7), 96);
-        t0 = f32x4.shuffle(r4, r5, 0, 4, 1, 5); t1 = f32x4.shuffle(r4, r5, 2, 6, 3, 7);
-        t2 = f32x4.shuffle(r6, r7, 0, 4, 1, 5); t3 = f32x4.shuffle(r6, r7, 2, 6, 3, 7);
-        v128.store(d, f32x4.shuffle(t0, t2, 0, 1, 4, 5), 16);
-        v128.store(d, f32x4.shuffle(t0, t2, 2, 3, 6, 7), 48);
-        v128.store(d, f32x4.shuffle(t1, t3, 0, 1, 4, 5), 80);
-        v128.store(d, f32x4.shuffle(t1, t3, 2, 3, 6, 7), 112);
-        s += 16;
-        d += 128;
-      }
-      for (; p < kc; p++) {
-        for (let j = 0; j < NR; j++) {
-          store<f32>(d + (<usize>j << 2), load<f32>(s + <usize>j * ld));
+    let row = bt + ((<usize>(jc + jr) * <usize>k + <usize>pc) << 2);
+    for (let j = 0; j < NR; j++) {
+      let d = panel + (<usize>j << 4);
+      if (j < nr) {
+        let s = row;
+        let p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          const v = v128.load(s);
+          v128.store(d, f32x4.shuffle(v, v, 0, 0, 0, 0));
+          v128.store(d, f32x4.shuffle(v, v, 1, 1, 1, 1), B_PANEL_STRIDE);
+          v128.store(d, f32x4.shuffle(v, v, 2, 2, 2, 2), 2 * B_PANEL_STRIDE);
+          v128.store(d, f32x4.shuffle(v, v, 3, 3, 3, 3), 3 * B_PANEL_STRIDE);
+          s += 16;
+          d += 4 * B_PANEL_STRIDE;
         }
-        s += 4;
-        d += 32;
-      }
-    } else {
-      let s = src;
-      for (let p = 0; p < kc; p++) {
-        for (let j = 0; j < NR; j++) {
-          store<f32>(d + (<usize>j << 2), j < nr ? load<f32>(s + <usize>j * ld) : 0);
+        for (; p < kc; p++) {
+          v128.store(d, v128.load32_splat(s));
+          s += 4;
+          d += B_PANEL_STRIDE;
         }
-        s += 4;
-        d += 32;
+        row += ld;
+      } else {
+        for (let p = 0; p < kc; p++) {
+          v128.store(d, z);
+          d += B_PANEL_STRIDE;
+        }
       }
     }
+    panel += <usize>kc * B_PANEL_STRIDE;
   }
 }
 
@@ -307,55 +334,44 @@ function packBT(bt: usize, dst: usize, k: i32, jc: i32, nc: i32, pc: i32, kc: i3
 // Micro-kernel
 
 /**
- * C[0:mr, 0:nr] (ldc bytes per row) gets the 6x8 product of an A panel (pre-splatted, 96 B per k)
- * and a B panel (32 B per k) over kc steps, through the epilogue selected by `flags`.
+ * C[0:mr, 0:nr] (ldc bytes per row) gets the 8x6 product of an A panel (32 B per k) and a
+ * pre-splatted B panel (96 B per k) over kc steps, through the epilogue selected by `flags`.
  */
-function micro6x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, flags: i32, bias: usize, tile: usize): void {
+function micro8x6(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, flags: i32, bias: usize, tile: usize): void {
+  // cJH: column J of the tile, rows 4H..4H+3.
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
-  const end = bp + (<usize>kc << 5);
-  while (bp < end) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let s = v128.load(ap);
-    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
-    s = v128.load(ap, 16);
-    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
-    s = v128.load(ap, 32);
-    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
-    s = v128.load(ap, 48);
-    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
-    s = v128.load(ap, 64);
-    c40 = madd(s, b0, c40); c41 = madd(s, b1, c41);
-    s = v128.load(ap, 80);
-    c50 = madd(s, b0, c50); c51 = madd(s, b1, c51);
-    ap += 96;
-    bp += 32;
+  const end = ap + (<usize>kc << 5);
+  while (ap < end) {
+    const a0 = v128.load(ap);
+    const a1 = v128.load(ap, 16);
+    let s = v128.load(bp);
+    c00 = madd(a0, s, c00); c01 = madd(a1, s, c01);
+    s = v128.load(bp, 16);
+    c10 = madd(a0, s, c10); c11 = madd(a1, s, c11);
+    s = v128.load(bp, 32);
+    c20 = madd(a0, s, c20); c21 = madd(a1, s, c21);
+    s = v128.load(bp, 48);
+    c30 = madd(a0, s, c30); c31 = madd(a1, s, c31);
+    s = v128.load(bp, 64);
+    c40 = madd(a0, s, c40); c41 = madd(a1, s, c41);
+    s = v128.load(bp, 80);
+    c50 = madd(a0, s, c50); c51 = madd(a1, s, c51);
+    ap += 32;
+    bp += 96;
   }
 
   if (mr == MR && nr == NR) {
     if (flags == 0) {
-      v128.store(c, c00); v128.store(c, c01, 16); c += ldc;
-      v128.store(c, c10); v128.store(c, c11, 16); c += ldc;
-      v128.store(c, c20); v128.store(c, c21, 16); c += ldc;
-      v128.store(c, c30); v128.store(c, c31, 16); c += ldc;
-      v128.store(c, c40); v128.store(c, c41, 16); c += ldc;
-      v128.store(c, c50); v128.store(c, c51, 16);
+      put4(c, ldc, c00, c10, c20, c30, c40, c50);
+      put4(c + (ldc << 2), ldc, c01, c11, c21, c31, c41, c51);
     } else {
-      let bv0 = f32x4.splat(0), bv1 = f32x4.splat(0);
-      if ((flags & F_BIAS) != 0) {
-        bv0 = v128.load(bias);
-        bv1 = v128.load(bias, 16);
-      }
-      storeRow(c, c00, c01, flags, bv0, bv1); c += ldc;
-      storeRow(c, c10, c11, flags, bv0, bv1); c += ldc;
-      storeRow(c, c20, c21, flags, bv0, bv1); c += ldc;
-      storeRow(c, c30, c31, flags, bv0, bv1); c += ldc;
-      storeRow(c, c40, c41, flags, bv0, bv1); c += ldc;
-      storeRow(c, c50, c51, flags, bv0, bv1);
+      put4Epilogue(c, ldc, c00, c10, c20, c30, c40, c50, flags, bias);
+      put4Epilogue(c + (ldc << 2), ldc, c01, c11, c21, c31, c41, c51, flags, bias);
     }
   } else {
+    // Partial tile: spill the accumulators column-major (column j at tile + 32j) and copy out.
     v128.store(tile, c00); v128.store(tile, c01, 16);
     v128.store(tile, c10, 32); v128.store(tile, c11, 48);
     v128.store(tile, c20, 64); v128.store(tile, c21, 80);
@@ -366,31 +382,88 @@ function micro6x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, 
   }
 }
 
+/**
+ * Four rows of a full tile, given as six column vectors x0..x5 (lanes = rows): transposed to rows
+ * (columns 0..3 in a v128, columns 4..5 in the low or high half of another) and stored.
+ */
 // @ts-ignore: decorator
-@inline function storeRow(c: usize, v0: v128, v1: v128, flags: i32, bv0: v128, bv1: v128): void {
-  if ((flags & F_LOADC) != 0) {
-    v0 = f32x4.add(v128.load(c), v0);
-    v1 = f32x4.add(v128.load(c, 16), v1);
-  }
-  if ((flags & F_BIAS) != 0) {
-    v0 = f32x4.add(v0, bv0);
-    v1 = f32x4.add(v1, bv1);
-  }
-  if ((flags & F_RELU) != 0) {
-    v0 = f32x4.max(v0, f32x4.splat(0));
-    v1 = f32x4.max(v1, f32x4.splat(0));
-  }
-  v128.store(c, v0);
-  v128.store(c, v1, 16);
+@inline function put4(c: usize, ldc: usize, x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128): void {
+  const t0 = f32x4.shuffle(x0, x1, 0, 4, 1, 5); // r0c0 r0c1 r1c0 r1c1
+  const t1 = f32x4.shuffle(x0, x1, 2, 6, 3, 7); // r2c0 r2c1 r3c0 r3c1
+  const t2 = f32x4.shuffle(x2, x3, 0, 4, 1, 5); // r0c2 r0c3 r1c2 r1c3
+  const t3 = f32x4.shuffle(x2, x3, 2, 6, 3, 7); // r2c2 r2c3 r3c2 r3c3
+  const e0 = f32x4.shuffle(x4, x5, 0, 4, 1, 5); // r0c4 r0c5 r1c4 r1c5
+  const e1 = f32x4.shuffle(x4, x5, 2, 6, 3, 7); // r2c4 r2c5 r3c4 r3c5
+  v128.store(c, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store64_lane(c, e0, 0, 16);
+  c += ldc;
+  v128.store(c, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store64_lane(c, e0, 1, 16);
+  c += ldc;
+  v128.store(c, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store64_lane(c, e1, 0, 16);
+  c += ldc;
+  v128.store(c, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+  v128.store64_lane(c, e1, 1, 16);
 }
 
-/** Writes the valid mr x nr corner of a 6x8 tile (row-major, 32 B rows) through the epilogue. */
+/** put4 through the epilogue: C = [C +] x [+ bias], [max(0, ·)]. */
+// @ts-ignore: decorator
+@inline function put4Epilogue(c: usize, ldc: usize, x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, flags: i32, bias: usize): void {
+  const t0 = f32x4.shuffle(x0, x1, 0, 4, 1, 5);
+  const t1 = f32x4.shuffle(x0, x1, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(x2, x3, 0, 4, 1, 5);
+  const t3 = f32x4.shuffle(x2, x3, 2, 6, 3, 7);
+  let r0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5);
+  let r1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
+  let r2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5);
+  let r3 = f32x4.shuffle(t1, t3, 2, 3, 6, 7);
+  let e0 = f32x4.shuffle(x4, x5, 0, 4, 1, 5); // rows 0, 1: columns 4, 5
+  let e1 = f32x4.shuffle(x4, x5, 2, 6, 3, 7); // rows 2, 3
+  const c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+  if ((flags & F_LOADC) != 0) {
+    r0 = f32x4.add(v128.load(c), r0);
+    r1 = f32x4.add(v128.load(c1), r1);
+    r2 = f32x4.add(v128.load(c2), r2);
+    r3 = f32x4.add(v128.load(c3), r3);
+    e0 = f32x4.add(v128.load64_lane(c1, v128.load64_zero(c, 16), 1, 16), e0);
+    e1 = f32x4.add(v128.load64_lane(c3, v128.load64_zero(c2, 16), 1, 16), e1);
+  }
+  if ((flags & F_BIAS) != 0) {
+    const b03 = v128.load(bias);
+    const b45 = v128.load64_splat(bias, 16);
+    r0 = f32x4.add(r0, b03);
+    r1 = f32x4.add(r1, b03);
+    r2 = f32x4.add(r2, b03);
+    r3 = f32x4.add(r3, b03);
+    e0 = f32x4.add(e0, b45);
+    e1 = f32x4.add(e1, b45);
+  }
+  if ((flags & F_RELU) != 0) {
+    const z = f32x4.splat(0);
+    r0 = f32x4.max(r0, z);
+    r1 = f32x4.max(r1, z);
+    r2 = f32x4.max(r2, z);
+    r3 = f32x4.max(r3, z);
+    e0 = f32x4.max(e0, z);
+    e1 = f32x4.max(e1, z);
+  }
+  v128.store(c, r0);
+  v128.store64_lane(c, e0, 0, 16);
+  v128.store(c1, r1);
+  v128.store64_lane(c1, e0, 1, 16);
+  v128.store(c2, r2);
+  v128.store64_lane(c2, e1, 0, 16);
+  v128.store(c3, r3);
+  v128.store64_lane(c3, e1, 1, 16);
+}
+
+/** Writes the valid mr x nr corner of a tile (column-major, 32 B columns) through the epilogue. */
 function storePartial(tile: usize, c: usize, ldc: usize, mr: i32, nr: i32, flags: i32, bias: usize): void {
-  for (let r = 0; r < mr; r++) {
-    const t = tile + (<usize>r << 5);
+  for (let i = 0; i < mr; i++) {
     for (let j = 0; j < nr; j++) {
       const p = c + (<usize>j << 2);
-      let v = load<f32>(t + (<usize>j << 2));
+      let v = load<f32>(tile + (<usize>j << 5) + (<usize>i << 2));
       if ((flags & F_LOADC) != 0) v = load<f32>(p) + v;
       if ((flags & F_BIAS) != 0) v += load<f32>(bias + (<usize>j << 2));
       if ((flags & F_RELU) != 0) v = max<f32>(v, 0);
