@@ -180,3 +180,32 @@ export function maxPoolBackward(dy: usize, argmax: usize, dx: usize, outSize: i3
     }
   }
 }
+
+/**
+ * dst[b, y, x, :] = src[b, y − dy_b, x − dx_b, :] (0 outside the image), with (dy_b, dx_b) the
+ * i32 pair at shifts + 8·b: each output row is one contiguous run of the source row, plus zeros.
+ */
+export function translateImages(src: usize, dst: usize, shifts: usize, batch: i32, h: i32, w: i32, c: i32): void {
+  const rowBytes = bytesOf(w * c);
+  const imageBytes = <usize>h * rowBytes;
+  for (let b = 0; b < batch; b++) {
+    const dy = load<i32>(shifts + bytesOf(2 * b));
+    const dx = load<i32>(shifts + bytesOf(2 * b + 1));
+    // Output columns [x0, x1) come from source columns [x0 − dx, x1 − dx).
+    const x0 = max(0, dx);
+    const x1 = min(w, w + dx);
+    const image = <usize>b * imageBytes;
+    for (let y = 0; y < h; y++) {
+      const out = dst + image + <usize>y * rowBytes;
+      const sy = y - dy;
+      if (sy < 0 || sy >= h || x0 >= x1) {
+        memory.fill(out, 0, rowBytes);
+        continue;
+      }
+      const pixelBytes = bytesOf(c);
+      memory.fill(out, 0, <usize>x0 * pixelBytes);
+      memory.copy(out + <usize>x0 * pixelBytes, src + image + <usize>sy * rowBytes + <usize>(x0 - dx) * pixelBytes, <usize>(x1 - x0) * pixelBytes);
+      memory.fill(out + <usize>x1 * pixelBytes, 0, <usize>(w - x1) * pixelBytes);
+    }
+  }
+}

@@ -302,3 +302,44 @@ test('maxPoolBackward vs reference on random indices (repeats accumulate)', () =
     }
   }
 });
+
+describe.each(all)('$name translateImages (data augmentation)', ({ kernels }) => {
+  test('hand example: a 3x3 image shifted down-right, up-left and not at all', () => {
+    const bufs = new Buffers(arena);
+    const image = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+    const src = bufs.f32(27, [...image, ...image, ...image]);
+    const dst = bufs.f32(27);
+    const shifts = bufs.i32([1, 1, -1, -2, 0, 0]);
+    kernels.translateImages(src, dst, shifts, 3, 3, 3, 1);
+    expectExact(bufs.read(dst, 27), [
+      0, 0, 0, 0, 1, 2, 0, 4, 5, // (dy, dx) = (1, 1)
+      6, 0, 0, 9, 0, 0, 0, 0, 0, // (−1, −2)
+      ...image, // (0, 0)
+    ]);
+    bufs.done();
+  });
+
+  test('a shift as large as the image leaves only zeros', () => {
+    const bufs = new Buffers(arena);
+    const src = bufs.f32(2 * 4 * 3 * 2, uniform(rng(1), 48));
+    const dst = bufs.f32(48);
+    kernels.translateImages(src, dst, bufs.i32([0, 3, -4, 0]), 2, 4, 3, 2);
+    expectExact(bufs.read(dst, 48), new Float32Array(48));
+    bufs.done();
+  });
+});
+
+describe.each(wasm)('$name WASM translateImages vs reference (exact)', ({ kernels }) => {
+  test.each([1, 3, 4, 5, 17])('%i channels, random shifts within ±3 on 7x9 images', (c) => {
+    const bufs = new Buffers(arena);
+    const batch = 5, h = 7, w = 9, n = batch * h * w * c;
+    const rand = rng(c);
+    const src = bufs.f32(n, uniform(rand, n));
+    const shifts = bufs.i32(Array.from({ length: 2 * batch }, () => Math.floor(rand() * 7) - 3));
+    const out = bufs.f32(n), expected = bufs.f32(n);
+    kernels.translateImages(src, out, shifts, batch, h, w, c);
+    reference.translateImages(src, expected, shifts, batch, h, w, c);
+    expectExact(bufs.read(out, n), bufs.read(expected, n));
+    bufs.done();
+  });
+});

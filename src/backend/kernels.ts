@@ -75,6 +75,11 @@ export interface Kernels {
     outH: number, outW: number): void;
   /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize. */
   maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;
+  /**
+   * Shifts each image by whole pixels (data augmentation): shifts is i32[2·batch] holding (dy, dx)
+   * per image, and dst[b, y, x, :] = src[b, y − dy, x − dx, :], or 0 where that falls outside.
+   */
+  translateImages(src: number, dst: number, shifts: number, batch: number, h: number, w: number, c: number): void;
 
   // ---- Optimizer updates (in place, n parameters) ----
   /**
@@ -95,6 +100,6 @@ export const KERNEL_NAMES = [
   'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'scale', 'axpy', 'gatherRows',
-  'im2col', 'col2im', 'maxPoolForward', 'maxPoolBackward',
+  'im2col', 'col2im', 'maxPoolForward', 'maxPoolBackward', 'translateImages',
   'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

@@ -57,6 +57,12 @@ export interface FitArgs {
   validationSplit?: number;
   validationData?: [Tensor, Labels];
   shuffle?: boolean;
+  /**
+   * Data augmentation for image inputs [h, w, c]: every training image is shifted by a random
+   * whole number of pixels in [−randomShift, randomShift] along each axis, afresh each epoch
+   * (as Keras's RandomTranslation layer does, but outside the model). Default 0: off.
+   */
+  randomShift?: number;
   /** 0: silent; 1: one line per epoch on stdout. */
   verbose?: 0 | 1;
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
@@ -178,6 +184,11 @@ export class Sequential {
     const { optimizer } = this.ensureCompiled('fit');
     const epochs = positiveInt('fit: epochs', args.epochs ?? 1);
     const batchSize = positiveInt('fit: batchSize', args.batchSize ?? 32);
+    const randomShift = args.randomShift ?? 0;
+    if (!Number.isInteger(randomShift) || randomShift < 0) throw new Error(`fit: randomShift must be a whole number of pixels >= 0, got ${randomShift}`);
+    if (randomShift > 0 && this.inputShape.length !== 3) {
+      throw new Error(`fit: randomShift needs image inputs [height, width, channels], the model takes [${this.inputShape.join(', ')}]`);
+    }
     const labels = this.checkData('fit', x, y);
     let train = { x, labels };
     let validation: { x: Tensor; labels: Int32Array } | null = null;
@@ -206,6 +217,10 @@ export class Sequential {
       const order = new Int32Array(n).map((_, i) => i);
       const indices = arena.allocI32(batchSize);
       const shuffleRng = this.rng.fork();
+      const shiftRng = this.rng.fork();
+      // With augmentation the batch is gathered into `unshifted`, then shifted into the input.
+      const unshifted = randomShift > 0 ? arena.allocF32(batchSize * rowLen) : plan.input;
+      const shifts = arena.allocI32(2 * batchSize);
       const history: History = { epoch: [], history: { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [] } };
       const steps = Math.ceil(n / batchSize);
       this.stopTraining = false;
@@ -221,7 +236,13 @@ export class Sequential {
           const batch = Math.min(batchSize, n - start);
           const batchOrder = order.subarray(start, start + batch);
           arena.i32.set(batchOrder, indices >> 2);
-          this.backend.kernels.gatherRows(data, indices, plan.input, batch, rowLen);
+          this.backend.kernels.gatherRows(data, indices, unshifted, batch, rowLen);
+          if (randomShift > 0) {
+            const shiftView = arena.i32At(shifts, 2 * batch);
+            for (let i = 0; i < 2 * batch; i++) shiftView[i] = shiftRng.int(2 * randomShift + 1) - randomShift;
+            const [h, w, c] = this.inputShape;
+            this.backend.kernels.translateImages(unshifted, plan.input, shifts, batch, h, w, c);
+          }
           const labelView = arena.i32At(plan.labels, batch);
           for (let i = 0; i < batch; i++) labelView[i] = train.labels[batchOrder[i]];
           const result = this.trainStep(plan, batch, optimizer, epoch, step);

@@ -12,7 +12,7 @@ export interface AdamArgs {
 
 export class Adam extends Optimizer {
   readonly className = 'Adam';
-  readonly learningRate: number;
+  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

@@ -11,7 +11,7 @@ export interface SGDArgs {
 
 export class SGD extends Optimizer {
   readonly className = 'SGD';
-  readonly learningRate: number;
+  learningRate: number;
   readonly momentum: number;
   readonly nesterov: boolean;
   private velocity = 0;

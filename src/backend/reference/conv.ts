@@ -3,7 +3,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'maxPoolForward' | 'maxPoolBackward'>;
+type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'maxPoolForward' | 'maxPoolBackward' | 'translateImages'>;
 
 export function referenceConv(arena: Arena): ConvKernels {
   return {
@@ -96,6 +96,24 @@ export function referenceConv(arena: Arena): ConvKernels {
       for (let i = 0; i < outSize; i++) {
         const idx = i32[A + i];
         if (idx >= 0 && idx < inSize) f[DX + idx] += f[DY + i];
+      }
+    },
+
+    // dst[b, y, x, :] = src[b, y − dy, x − dx, :], 0 outside the image; (dy, dx) = shifts[2b], shifts[2b + 1].
+    translateImages(src, dst, shifts, batch, h, w, c) {
+      const f = arena.f32, i32 = arena.i32;
+      for (let b = 0; b < batch; b++) {
+        const dy = i32[(shifts >> 2) + 2 * b];
+        const dx = i32[(shifts >> 2) + 2 * b + 1];
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const sy = y - dy, sx = x - dx;
+            const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+            for (let ch = 0; ch < c; ch++) {
+              f[(dst >> 2) + ((b * h + y) * w + x) * c + ch] = inside ? f[(src >> 2) + ((b * h + sy) * w + sx) * c + ch] : 0;
+            }
+          }
+        }
       }
     },
   };

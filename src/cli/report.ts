@@ -1,0 +1,58 @@
+// Gathers what a run knows (model, history, test predictions) into the report's input.
+import { writeReport } from '../report/index.ts';
+import { Conv2D } from '../layers/conv2d.ts';
+import type { Sequential, EpochLogs } from '../model/sequential.ts';
+import type { MnistSplit } from '../data/mnist.ts';
+import { machineInfo, type TestResult } from './evaluation.ts';
+import { REFERENCE_ACCURACY } from './presets.ts';
+
+export interface RunReport {
+  model: Sequential;
+  modelName: string;
+  outDir: string;
+  test: MnistSplit;
+  result: TestResult;
+  /** Per-epoch logs of training; absent when only evaluating. */
+  epochLogs?: EpochLogs[];
+  trainSeconds?: number;
+}
+
+export async function writeRunReport(run: RunReport): Promise<string> {
+  const { model, test, result, epochLogs } = run;
+  const [count, height, width] = test.images.shape;
+  const firstConv = model.layers.find((l): l is Conv2D => l instanceof Conv2D);
+  const kernel = firstConv?.params.find((p) => p.name === 'kernel');
+  const history = epochLogs?.length
+    ? {
+        loss: epochLogs.map((l) => l.loss),
+        accuracy: epochLogs.map((l) => l.accuracy),
+        valLoss: epochLogs.every((l) => l.valLoss !== undefined) ? epochLogs.map((l) => l.valLoss!) : undefined,
+        valAccuracy: epochLogs.every((l) => l.valAccuracy !== undefined) ? epochLogs.map((l) => l.valAccuracy!) : undefined,
+        seconds: epochLogs.map((l) => l.seconds),
+      }
+    : undefined;
+  return writeReport({
+    outDir: run.outDir,
+    title: `MNIST ${run.modelName} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+    modelName: run.modelName,
+    summary: model.summary(null),
+    history,
+    testAccuracy: result.accuracy,
+    testLoss: result.loss,
+    referenceAccuracy: REFERENCE_ACCURACY,
+    confusionMatrix: result.confusion,
+    trainSeconds: run.trainSeconds,
+    machine: machineInfo(model),
+    test: { images: test.images.data, labels: test.labels, probabilities: result.probabilities, count, height, width, classes: result.confusion.length },
+    firstConvKernel:
+      firstConv && kernel
+        ? {
+            data: model.backend.arena.f32At(kernel.value, kernel.size).slice(),
+            kernelH: firstConv.kernelSize[0],
+            kernelW: firstConv.kernelSize[1],
+            inChannels: firstConv.inputShape[2],
+            filters: firstConv.filters,
+          }
+        : undefined,
+  });
+}
