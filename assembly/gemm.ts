@@ -152,7 +152,8 @@ function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
           let cTile = cBlock + (<usize>jr << 2);
           aPanel = aBlock;
           for (let ir = 0; ir < mc; ir += MR) {
-            micro8x6(aPanel, bPanel, kc, cTile, ldc, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
+            if (nr > 4) micro8x6(aPanel, bPanel, kc, cTile, ldc, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
+            else micro8x4(aPanel, bPanel, kc, cTile, ldc, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
             aPanel += aPanelBytes;
             cTile += ldc << 3;
           }
@@ -380,6 +381,81 @@ function micro8x6(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, 
     v128.store(tile, c50, 160); v128.store(tile, c51, 176);
     storePartial(tile, c, ldc, mr, nr, flags, bias);
   }
+}
+
+/**
+ * The 8x4 variant for the last panel of a B block when it has at most 4 columns (N = 64 = 10·6 + 4,
+ * N = 10 = 6 + 4, ...): the same loop without the two unused columns' multiply-adds. The B panel
+ * keeps its 6-column layout (columns 4 and 5 are zero and not read).
+ */
+function micro8x4(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, mr: i32, nr: i32, flags: i32, bias: usize, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = ap + (<usize>kc << 5);
+  while (ap < end) {
+    const a0 = v128.load(ap);
+    const a1 = v128.load(ap, 16);
+    let s = v128.load(bp);
+    c00 = madd(a0, s, c00); c01 = madd(a1, s, c01);
+    s = v128.load(bp, 16);
+    c10 = madd(a0, s, c10); c11 = madd(a1, s, c11);
+    s = v128.load(bp, 32);
+    c20 = madd(a0, s, c20); c21 = madd(a1, s, c21);
+    s = v128.load(bp, 48);
+    c30 = madd(a0, s, c30); c31 = madd(a1, s, c31);
+    ap += 32;
+    bp += 96;
+  }
+  if (mr == MR && nr == 4) {
+    put4x4(c, ldc, c00, c10, c20, c30, flags, bias);
+    put4x4(c + (ldc << 2), ldc, c01, c11, c21, c31, flags, bias);
+  } else {
+    v128.store(tile, c00); v128.store(tile, c01, 16);
+    v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+    v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+    v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+    storePartial(tile, c, ldc, mr, nr, flags, bias);
+  }
+}
+
+/** Four rows x four columns of a tile given as column vectors: transpose, epilogue, store. */
+// @ts-ignore: decorator
+@inline function put4x4(c: usize, ldc: usize, x0: v128, x1: v128, x2: v128, x3: v128, flags: i32, bias: usize): void {
+  const t0 = f32x4.shuffle(x0, x1, 0, 4, 1, 5);
+  const t1 = f32x4.shuffle(x0, x1, 2, 6, 3, 7);
+  const t2 = f32x4.shuffle(x2, x3, 0, 4, 1, 5);
+  const t3 = f32x4.shuffle(x2, x3, 2, 6, 3, 7);
+  let r0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5);
+  let r1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
+  let r2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5);
+  let r3 = f32x4.shuffle(t1, t3, 2, 3, 6, 7);
+  const c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+  if (flags != 0) {
+    if ((flags & F_LOADC) != 0) {
+      r0 = f32x4.add(v128.load(c), r0);
+      r1 = f32x4.add(v128.load(c1), r1);
+      r2 = f32x4.add(v128.load(c2), r2);
+      r3 = f32x4.add(v128.load(c3), r3);
+    }
+    if ((flags & F_BIAS) != 0) {
+      const b03 = v128.load(bias);
+      r0 = f32x4.add(r0, b03);
+      r1 = f32x4.add(r1, b03);
+      r2 = f32x4.add(r2, b03);
+      r3 = f32x4.add(r3, b03);
+    }
+    if ((flags & F_RELU) != 0) {
+      const z = f32x4.splat(0);
+      r0 = f32x4.max(r0, z);
+      r1 = f32x4.max(r1, z);
+      r2 = f32x4.max(r2, z);
+      r3 = f32x4.max(r3, z);
+    }
+  }
+  v128.store(c, r0);
+  v128.store(c1, r1);
+  v128.store(c2, r2);
+  v128.store(c3, r3);
 }
 
 /**

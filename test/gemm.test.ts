@@ -25,8 +25,9 @@ const SHAPES: Shape[] = (() => {
   shapes.push(
     [1, 1, 1], [3, 5, 7], [7, 3, 5], [5, 7, 3], [17, 17, 17], [8, 4, 8], [4, 8, 4],
     [785, 64, 17], [17, 785, 64], [64, 17, 785], [785, 785, 8], [5, 785, 785], [785, 7, 785], [1, 785, 1],
-    // Micro-tile 8x6, K blocks of <= 320, B blocks of 72 columns, A blocks of 128 rows: on and across.
-    [8, 320, 6], [128, 320, 72], [129, 321, 73], [136, 96, 150], [9, 4, 13],
+    // Micro-tiles 8x6 and 8x4 (last panel of <= 4 columns), K blocks of <= 320, B blocks of 72
+    // columns, A blocks of 128 rows: on and across each edge.
+    [8, 320, 6], [128, 320, 72], [129, 321, 73], [136, 96, 150], [9, 4, 13], [16, 9, 10], [24, 33, 64],
   );
   return shapes;
 })();
