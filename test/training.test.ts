@@ -134,6 +134,21 @@ describe('training', () => {
     wasm.forEach((loss, i) => expect(Math.abs(loss - reference[i]) / reference[i]).toBeLessThan(1e-4));
   });
 
+  it("a training step allocates nothing: the arena's allocation count is the same after every batch", async () => {
+    const data = bars(160, 9);
+    const model = cnn(4);
+    model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    const arena = model.backend.arena;
+    const counts: number[] = [];
+    await model.fit(data.x, data.y, { epochs: 2, batchSize: 16, randomShift: 1, onBatchEnd: () => void counts.push(arena.allocations) });
+    expect(counts).toHaveLength(20);
+    expect(new Set(counts).size).toBe(1);
+    const before = arena.allocations;
+    model.trainOnBatch(data.x.slice(0, 16), data.y.subarray(0, 16));
+    model.trainOnBatch(data.x.slice(16, 32), data.y.subarray(16, 32));
+    expect(arena.allocations).toBe(before);
+  });
+
   it('stopTraining set from a callback ends fit after the current batch', async () => {
     const data = blobs(200, 3);
     const model = mlp(1);

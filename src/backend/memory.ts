@@ -12,6 +12,8 @@ export class Arena {
   /** First byte the arena may hand out (above the kernels' static data and scratch). */
   readonly base: number;
   private top: number;
+  /** How many allocations the arena has made: tests use it to show a training step makes none. */
+  allocations = 0;
   private viewBuffer: ArrayBufferLike | null = null;
   private f32View = new Float32Array(0);
   private i32View = new Int32Array(0);
@@ -43,6 +45,7 @@ export class Arena {
       this.memory.grow(Math.min(MAX_PAGES - pages, Math.max(needPages, pages >> 1)));
     }
     this.top = end;
+    this.allocations++;
     return ptr;
   }
 
