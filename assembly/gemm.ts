@@ -99,6 +99,40 @@ export function gemmNNBias(a: usize, b: usize, bias: usize, c: usize, m: i32, k:
 }
 
 // ---------------------------------------------------------------------------------------------
+// The same four kernels on an explicit scratch slot, for the thread pool (src/backend/threads.ts):
+// each thread computes its band of one product in its own slot. Slot s is the SLOT_BYTES at
+// gemmScratch() + s·gemmSlotBytes(); slots 0 .. gemmSlots()-1 are the static ones below heapBase,
+// a higher slot lies in the arena and the caller must have reserved it there (the pool does).
+
+export function gemmSlots(): i32 {
+  return GEMM_SLOTS;
+}
+
+export function gemmSlotBytes(): usize {
+  return SLOT_BYTES;
+}
+
+export function gemmScratch(): usize {
+  return SCRATCH;
+}
+
+export function gemmNNAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
+  gemmSlot(FORM_NN, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
+}
+
+export function gemmNTAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
+  gemmSlot(FORM_NT, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
+}
+
+export function gemmTNAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
+  gemmSlot(FORM_TN, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
+}
+
+export function gemmNNBiasAt(a: usize, b: usize, bias: usize, c: usize, m: i32, k: i32, n: i32, relu: i32, slot: i32): void {
+  gemmSlot(FORM_NN, a, b, c, m, k, n, F_BIAS | (relu != 0 ? F_RELU : 0), bias, slot);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Driver
 
 /**
