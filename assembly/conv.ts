@@ -115,10 +115,19 @@ export function col2im(cols: usize, x: usize, batch: i32, h: i32, w: i32, c: i32
  */
 export function maxPoolForward(x: usize, y: usize, argmax: usize, batch: i32, h: i32, w: i32, c: i32,
   poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  maxPoolForwardImages(x, y, argmax, 0, batch, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW);
+}
+
+/**
+ * maxPoolForward for the images first <= b < end of the batch only. x, y and argmax still point at
+ * image 0, so argmax keeps flat indices into the whole x: threads can each pool a band of images.
+ */
+export function maxPoolForwardImages(x: usize, y: usize, argmax: usize, first: i32, end: i32, h: i32, w: i32, c: i32,
+  poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
   const lanes = i32x4(0, 1, 2, 3);
   const c4 = c & ~3;
-  let o = 0; // flat index of y[b, oy, ox, 0]
-  for (let b = 0; b < batch; b++) {
+  let o = first * outH * outW * c; // flat index of y[b, oy, ox, 0]
+  for (let b = first; b < end; b++) {
     for (let oy = 0; oy < outH; oy++) {
       const y0 = oy * strideH - padTop;
       const ky0 = max(0, -y0), ky1 = min(poolH, h - y0); // window rows inside the image
@@ -175,6 +184,24 @@ export function maxPoolBackward(dy: usize, argmax: usize, dx: usize, outSize: i3
   for (let i = 0; i < outSize; i++) {
     const idx = load<i32>(argmax + bytesOf(i));
     if (<u32>idx < <u32>inSize) {
+      const p = dx + bytesOf(idx);
+      store<f32>(p, load<f32>(p) + load<f32>(dy + bytesOf(i)));
+    }
+  }
+}
+
+/**
+ * maxPoolBackward restricted to dx[lo, hi): that range = 0, then dx[argmax[i]] += dy[i] for every
+ * i < outSize whose index falls in it. Threads given disjoint ranges covering [0, inSize) compute
+ * exactly maxPoolBackward between them (each dx element receives its terms in the same order).
+ */
+export function maxPoolBackwardRange(dy: usize, argmax: usize, dx: usize, outSize: i32, lo: i32, hi: i32): void {
+  if (hi <= lo) return;
+  memory.fill(dx + bytesOf(lo), 0, bytesOf(hi - lo));
+  const span = <u32>(hi - lo);
+  for (let i = 0; i < outSize; i++) {
+    const idx = load<i32>(argmax + bytesOf(i));
+    if (<u32>(idx - lo) < span) {
       const p = dx + bytesOf(idx);
       store<f32>(p, load<f32>(p) + load<f32>(dy + bytesOf(i)));
     }
