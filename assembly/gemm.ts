@@ -33,10 +33,11 @@
 // Epilogue, fused into the micro-kernel's write-back (no second pass over C): for each K block,
 // C = (first block ? (accumulate ? C : 0) + bias : C) + A·B; on the last K block, max(0, ·) if relu.
 //
-// Scratch and threads: the module keeps no mutable globals. Packing scratch is a static region of
-// GEMM_SLOTS independent slots of SLOT_BYTES (memory.data, so it lies below heapBase()); every
-// exported kernel uses slot 0. A later worker_threads version gives thread t slot t by calling
-// `gemmSlot(..., t)` (the whole implementation, parameterised by slot) on its band of C.
+// Scratch and threads: the module keeps no mutable globals. Packing scratch is per call, in slot s
+// = the SLOT_BYTES (~520 KiB) at SCRATCH + s·SLOT_BYTES; GEMM_SLOTS slots are reserved statically
+// (memory.data, below heapBase()). The contract kernels use slot 0; the *At variants below take
+// the slot, so threads can compute bands of one product concurrently, each in its own slot
+// (a slot >= GEMM_SLOTS lies above the static ones and must be reserved by the caller).
 
 const MR: i32 = 8;
 const NR: i32 = 6;
@@ -49,8 +50,8 @@ const MC: i32 = 128;
 
 const B_PANEL_STRIDE: usize = <usize>NR * 16; // bytes per k in a pre-splatted B panel
 const A_PANEL_STRIDE: usize = <usize>MR * 4; // bytes per k in an A panel
-const B_BLOCK_BYTES: usize = <usize>KC * <usize>NC * 16; // 360 KiB
-const A_BLOCK_BYTES: usize = <usize>MC * <usize>KC * 4; // 160 KiB
+const B_BLOCK_BYTES: usize = <usize>KC * <usize>NC * 16; // 360 KiB, in L2 (2 MiB here)
+const A_BLOCK_BYTES: usize = <usize>MC * <usize>KC * 4; // 160 KiB, in L2
 const TILE_BYTES: usize = <usize>MR * <usize>NR * 4;
 const SLOT_BYTES: usize = B_BLOCK_BYTES + A_BLOCK_BYTES + ((TILE_BYTES + 63) & ~63);
 
@@ -80,22 +81,22 @@ const F_RELU: i32 = 4;
 
 /** C[m,n] (+)= A[m,k] · B[k,n] */
 export function gemmNN(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32): void {
-  gemmSlot(FORM_NN, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, 0);
+  gemmSlot(FORM_NN, a, b, c, m, k, n, k, n, n, accumulate != 0 ? F_LOADC : 0, 0, 0);
 }
 
 /** C[m,n] (+)= A[m,k] · B[n,k]ᵀ */
 export function gemmNT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32): void {
-  gemmSlot(FORM_NT, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, 0);
+  gemmSlot(FORM_NT, a, b, c, m, k, n, k, k, n, accumulate != 0 ? F_LOADC : 0, 0, 0);
 }
 
 /** C[m,n] (+)= A[k,m]ᵀ · B[k,n] */
 export function gemmTN(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32): void {
-  gemmSlot(FORM_TN, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, 0);
+  gemmSlot(FORM_TN, a, b, c, m, k, n, m, n, n, accumulate != 0 ? F_LOADC : 0, 0, 0);
 }
 
 /** C[m,n] = A[m,k] · B[k,n] + bias[n], then max(0, ·) if relu = 1. */
 export function gemmNNBias(a: usize, b: usize, bias: usize, c: usize, m: i32, k: i32, n: i32, relu: i32): void {
-  gemmSlot(FORM_NN, a, b, c, m, k, n, F_BIAS | (relu != 0 ? F_RELU : 0), bias, 0);
+  gemmSlot(FORM_NN, a, b, c, m, k, n, k, n, n, F_BIAS | (relu != 0 ? F_RELU : 0), bias, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,39 +118,53 @@ export function gemmScratch(): usize {
 }
 
 export function gemmNNAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
-  gemmSlot(FORM_NN, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
+  gemmSlot(FORM_NN, a, b, c, m, k, n, k, n, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
 }
 
 export function gemmNTAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
-  gemmSlot(FORM_NT, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
+  gemmSlot(FORM_NT, a, b, c, m, k, n, k, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
 }
 
 export function gemmTNAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
-  gemmSlot(FORM_TN, a, b, c, m, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
+  gemmSlot(FORM_TN, a, b, c, m, k, n, m, n, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
 }
 
 export function gemmNNBiasAt(a: usize, b: usize, bias: usize, c: usize, m: i32, k: i32, n: i32, relu: i32, slot: i32): void {
-  gemmSlot(FORM_NN, a, b, c, m, k, n, F_BIAS | (relu != 0 ? F_RELU : 0), bias, slot);
+  gemmSlot(FORM_NN, a, b, c, m, k, n, k, n, n, F_BIAS | (relu != 0 ? F_RELU : 0), bias, slot);
+}
+
+/**
+ * Any form on sub-matrices: a band of rows or columns of a larger product (what a gemmTN band, or
+ * any column band, needs). form: 0 = NN, 1 = NT, 2 = TN. Leading dimensions in elements:
+ * A(i,p) = a[i·lda + p] (NN, NT) or a[p·lda + i] (TN); B(p,j) = b[p·ldb + j] (NN, TN) or
+ * b[j·ldb + p] (NT); C(i,j) = c[i·ldc + j]. flags: 1 = accumulate into C, 2 = add bias[j],
+ * 4 = ReLU at the end. C (+)= A·B (+ bias), max(0, ·).
+ */
+export function gemmStridedAt(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32,
+  lda: i32, ldb: i32, ldc: i32, flags: i32, bias: usize, slot: i32): void {
+  gemmSlot(form, a, b, c, m, k, n, lda, ldb, ldc, flags & (F_LOADC | F_BIAS | F_RELU), bias, slot);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Driver
 
 /**
- * The whole GEMM for one form, using scratch slot `slot` (0 <= slot < GEMM_SLOTS).
- * flags: F_LOADC (accumulate into C), F_BIAS (add bias[n]), F_RELU.
+ * The whole GEMM for one form, using the scratch of slot `slot` (at SCRATCH + slot·SLOT_BYTES).
+ * Leading dimensions lda, ldb, ldc in elements (see gemmStridedAt).
+ * flags: F_LOADC (accumulate into C), F_BIAS (add bias[j]), F_RELU.
  */
-function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, flags: i32, bias: usize, slot: i32): void {
+function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32,
+  lda: i32, ldb: i32, ldc: i32, flags: i32, bias: usize, slot: i32): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    noProduct(c, m, n, flags, bias);
+    noProduct(c, m, n, ldc, flags, bias);
     return;
   }
   const scratch = SCRATCH + <usize>slot * SLOT_BYTES;
   const bBlock = scratch;
   const aBlock = scratch + B_BLOCK_BYTES;
   const tile = aBlock + A_BLOCK_BYTES;
-  const ldc = <usize>n << 2;
+  const ldcBytes = <usize>ldc << 2;
 
   // Split K into equal blocks of at most KC (multiples of 4 where possible).
   const kBlocks = (k + KC - 1) / KC;
@@ -165,8 +180,8 @@ function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
       let blockFlags = pc == 0 ? flags & (F_LOADC | F_BIAS) : F_LOADC;
       if (pc + kc >= k) blockFlags |= flags & F_RELU;
 
-      if (form == FORM_NT) packBT(b, bBlock, k, jc, nc, pc, kc);
-      else packB(b, bBlock, n, jc, nc, pc, kc);
+      if (form == FORM_NT) packBT(b, bBlock, ldb, jc, nc, pc, kc);
+      else packB(b, bBlock, ldb, jc, nc, pc, kc);
 
       const bPanelBytes = <usize>kc * B_PANEL_STRIDE;
       const aPanelBytes = <usize>kc * A_PANEL_STRIDE;
@@ -174,22 +189,22 @@ function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
         const mc = min(MC, m - ic);
         let aPanel = aBlock;
         for (let ir = 0; ir < mc; ir += MR) {
-          if (form == FORM_TN) packAT(a, aPanel, m, ic + ir, min(MR, mc - ir), pc, kc);
-          else packA(a, aPanel, k, ic + ir, min(MR, mc - ir), pc, kc);
+          if (form == FORM_TN) packAT(a, aPanel, lda, ic + ir, min(MR, mc - ir), pc, kc);
+          else packA(a, aPanel, lda, ic + ir, min(MR, mc - ir), pc, kc);
           aPanel += aPanelBytes;
         }
         let bPanel = bBlock;
-        const cBlock = c + ((<usize>ic * <usize>n + <usize>jc) << 2);
+        const cBlock = c + ((<usize>ic * <usize>ldc + <usize>jc) << 2);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
           const biasPtr = bias + (<usize>(jc + jr) << 2);
           let cTile = cBlock + (<usize>jr << 2);
           aPanel = aBlock;
           for (let ir = 0; ir < mc; ir += MR) {
-            if (nr > 4) micro8x6(aPanel, bPanel, kc, cTile, ldc, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
-            else micro8x4(aPanel, bPanel, kc, cTile, ldc, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
+            if (nr > 4) micro8x6(aPanel, bPanel, kc, cTile, ldcBytes, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
+            else micro8x4(aPanel, bPanel, kc, cTile, ldcBytes, min(MR, mc - ir), nr, blockFlags, biasPtr, tile);
             aPanel += aPanelBytes;
-            cTile += ldc << 3;
+            cTile += ldcBytes << 3;
           }
           bPanel += bPanelBytes;
         }
@@ -199,10 +214,10 @@ function gemmSlot(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
 }
 
 /** K = 0: C = (accumulate ? C : 0) + bias, then ReLU. */
-function noProduct(c: usize, m: i32, n: i32, flags: i32, bias: usize): void {
+function noProduct(c: usize, m: i32, n: i32, ldc: i32, flags: i32, bias: usize): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      const p = c + ((<usize>i * <usize>n + <usize>j) << 2);
+      const p = c + ((<usize>i * <usize>ldc + <usize>j) << 2);
       let v: f32 = (flags & F_LOADC) != 0 ? load<f32>(p) : 0;
       if ((flags & F_BIAS) != 0) v += load<f32>(bias + (<usize>j << 2));
       if ((flags & F_RELU) != 0) v = max<f32>(v, 0);
@@ -217,10 +232,10 @@ function noProduct(c: usize, m: i32, n: i32, flags: i32, bias: usize): void {
 // B block: ceil(nc / NR) panels of kc rows; row p of panel q holds NR v128s, the j-th one the value
 // B(pc + p, jc + q*NR + j) splatted to four lanes; zero past the last column.
 
-/** A[m,k] row-major (NN, NT): rows ir..ir+mr, columns pc..pc+kc. 4x4 transposes. */
-function packA(a: usize, dst: usize, k: i32, ir: i32, mr: i32, pc: i32, kc: i32): void {
-  const lda = <usize>k << 2;
-  const src = a + ((<usize>ir * <usize>k + <usize>pc) << 2);
+/** A(i,p) = a[i·ld + p] (NN, NT): rows ir..ir+mr, columns pc..pc+kc. 4x4 transposes. */
+function packA(a: usize, dst: usize, ld: i32, ir: i32, mr: i32, pc: i32, kc: i32): void {
+  const lda = <usize>ld << 2;
+  const src = a + ((<usize>ir * <usize>ld + <usize>pc) << 2);
   const z = f32x4.splat(0);
   // Row pointers; rows past mr read row 0 and are masked to zero.
   const s1: usize = mr > 1 ? lda : 0, s2: usize = mr > 2 ? 2 * lda : 0, s3: usize = mr > 3 ? 3 * lda : 0;
@@ -270,10 +285,10 @@ function packA(a: usize, dst: usize, k: i32, ir: i32, mr: i32, pc: i32, kc: i32)
   v128.store(d, f32x4.shuffle(t1, t3, 2, 3, 6, 7), 112);
 }
 
-/** A given as Aᵀ[k,m] row-major (TN): A(i,p) = at[p*m + i]. A plain copy of 8-float rows. */
-function packAT(at: usize, dst: usize, m: i32, ir: i32, mr: i32, pc: i32, kc: i32): void {
-  const ld = <usize>m << 2;
-  let s = at + ((<usize>pc * <usize>m + <usize>ir) << 2);
+/** A given transposed (TN): A(i,p) = at[p·ld + i]. A plain copy of 8-float rows. */
+function packAT(at: usize, dst: usize, lda: i32, ir: i32, mr: i32, pc: i32, kc: i32): void {
+  const ld = <usize>lda << 2;
+  let s = at + ((<usize>pc * <usize>lda + <usize>ir) << 2);
   let d = dst;
   if (mr == MR) {
     for (let p = 0; p < kc; p++) {
@@ -293,13 +308,13 @@ function packAT(at: usize, dst: usize, m: i32, ir: i32, mr: i32, pc: i32, kc: i3
   }
 }
 
-/** B[k,n] row-major (NN, TN): rows pc..pc+kc, columns jc..jc+nc, pre-splatted. */
-function packB(b: usize, dst: usize, n: i32, jc: i32, nc: i32, pc: i32, kc: i32): void {
-  const ldb = <usize>n << 2;
+/** B(p,j) = b[p·ld + j] (NN, TN): rows pc..pc+kc, columns jc..jc+nc, pre-splatted. */
+function packB(b: usize, dst: usize, ld: i32, jc: i32, nc: i32, pc: i32, kc: i32): void {
+  const ldb = <usize>ld << 2;
   let d = dst;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    let s = b + ((<usize>pc * <usize>n + <usize>(jc + jr)) << 2);
+    let s = b + ((<usize>pc * <usize>ld + <usize>(jc + jr)) << 2);
     if (nr == NR) {
       for (let p = 0; p < kc; p++) {
         const v = v128.load(s);
@@ -326,14 +341,14 @@ function packB(b: usize, dst: usize, n: i32, jc: i32, nc: i32, pc: i32, kc: i32)
   }
 }
 
-/** B given as Bᵀ[n,k] row-major (NT): B(p,j) = bt[j*k + p], pre-splatted. */
-function packBT(bt: usize, dst: usize, k: i32, jc: i32, nc: i32, pc: i32, kc: i32): void {
-  const ld = <usize>k << 2;
+/** B given transposed (NT): B(p,j) = bt[j·ldb + p], pre-splatted. */
+function packBT(bt: usize, dst: usize, ldb: i32, jc: i32, nc: i32, pc: i32, kc: i32): void {
+  const ld = <usize>ldb << 2;
   const z = f32x4.splat(0);
   let panel = dst;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    let row = bt + ((<usize>(jc + jr) * <usize>k + <usize>pc) << 2);
+    let row = bt + ((<usize>(jc + jr) * <usize>ldb + <usize>pc) << 2);
     for (let j = 0; j < NR; j++) {
       let d = panel + (<usize>j << 4);
       if (j < nr) {

@@ -6,6 +6,7 @@
 // each one by 3 floats).
 import { describe, expect, test } from 'vitest';
 import type { Kernels } from '../src/backend/index.ts';
+import { compileKernels, instantiateKernels } from '../src/backend/wasm.ts';
 import { backends, Buffers, expectClose, rng, SIZES, uniform } from './kernel-utils.ts';
 
 const { arena, reference, wasm } = backends();
@@ -226,5 +227,76 @@ describe('GEMM', () => {
     const unaligned = run(kernels, { label: 'NN', form: 'NN', accumulate: false, bias: false, relu: false }, A, B,
       new Float32Array(m * n), new Float32Array(n), m, k, n);
     expectSameBits(aligned, unaligned, 'aligned vs unaligned');
+  });
+
+  // The exports beyond the contract, for the thread pool: the products on an explicit scratch slot,
+  // and on sub-matrices with leading dimensions (bands of a larger product).
+  describe.each(wasm.map((w) => w.name))('%s WASM build: slots and strided bands', (flavor) => {
+    const inst = instantiateKernels(compileKernels(flavor as 'plain' | 'relaxed'), arena.memory);
+    const ex = inst.instance.exports as Record<string, (...args: number[]) => number>;
+
+    test('static scratch slots lie below heapBase', () => {
+      expect(ex.gemmSlots()).toBeGreaterThanOrEqual(1);
+      expect(ex.gemmScratch() + ex.gemmSlots() * ex.gemmSlotBytes()).toBeLessThanOrEqual(inst.heapBase);
+      expect(inst.heapBase).toBeLessThanOrEqual(arena.base);
+    });
+
+    test('every slot and every band split gives the same bits as the whole product', () => {
+      const rand = rng(99);
+      const [m, k, n] = [53, 70, 47];
+      const bufs = new Buffers(arena);
+      const A = bufs.f32(m * k, uniform(rand, m * k)), B = bufs.f32(k * n, uniform(rand, k * n));
+      const bias = bufs.f32(n, uniform(rand, n)), C0 = uniform(rand, m * n);
+      const forms = [
+        { name: 'NN', form: 0, lda: k, ldb: n, a: (i: number) => A + i * k * 4, b: (j: number) => B + j * 4 },
+        { name: 'NT', form: 1, lda: k, ldb: k, a: (i: number) => A + i * k * 4, b: (j: number) => B + j * k * 4 },
+        { name: 'TN', form: 2, lda: m, ldb: n, a: (i: number) => A + i * 4, b: (j: number) => B + j * 4 },
+      ];
+      for (const f of forms) {
+        for (const flags of [0, 1, 2 | 4, 1 | 2 | 4]) {
+          const what = `gemm${f.name} flags=${flags}`;
+          const whole = bufs.f32(m * n, C0);
+          ex.gemmStridedAt(f.form, A, B, whole, m, k, n, f.lda, f.ldb, n, flags, bias, 0);
+          const expected = bufs.read(whole, m * n);
+          const { exact, mag } = float64Gemm(f.name as Form, bufs.read(A, m * k), bufs.read(B, k * n),
+            flags & 1 ? C0 : null, flags & 2 ? bufs.read(bias, n) : null, (flags & 4) !== 0, m, k, n);
+          expectClose(expected, exact, { tol: gemmTol(k, mag), what: `${what} vs float64` });
+          if (flags === 0 || flags === 1) {
+            // The contract kernel computes exactly the same thing.
+            const c = bufs.f32(m * n, C0);
+            ex[`gemm${f.name}`](A, B, c, m, k, n, flags);
+            expectSameBits(bufs.read(c, m * n), expected, `${what}: gemm${f.name}`);
+            for (let slot = 0; slot < ex.gemmSlots(); slot++) {
+              const cs = bufs.f32(m * n, C0);
+              ex[`gemm${f.name}At`](A, B, cs, m, k, n, flags, slot);
+              expectSameBits(bufs.read(cs, m * n), expected, `${what}: slot ${slot}`);
+            }
+          }
+          // Row bands and column bands, at awkward cut points, alternating slots.
+          for (const cuts of [[0, 1, 9, 30, m], [0, 17, m]]) {
+            const c = bufs.f32(m * n, C0);
+            for (let t = 0; t + 1 < cuts.length; t++) {
+              const [i0, i1] = [cuts[t], cuts[t + 1]];
+              ex.gemmStridedAt(f.form, f.a(i0), B, c + i0 * n * 4, i1 - i0, k, n, f.lda, f.ldb, n, flags, bias, t % ex.gemmSlots());
+            }
+            expectSameBits(bufs.read(c, m * n), expected, `${what}: row bands ${cuts}`);
+          }
+          for (const cuts of [[0, 5, 11, 40, n], [0, 24, n]]) {
+            const c = bufs.f32(m * n, C0);
+            for (let t = 0; t + 1 < cuts.length; t++) {
+              const [j0, j1] = [cuts[t], cuts[t + 1]];
+              ex.gemmStridedAt(f.form, A, f.b(j0), c + j0 * 4, m, k, j1 - j0, f.lda, f.ldb, n, flags, bias + j0 * 4, t % ex.gemmSlots());
+            }
+            expectSameBits(bufs.read(c, m * n), expected, `${what}: column bands ${cuts}`);
+          }
+        }
+        // gemmNNBiasAt = gemmNNBias.
+        const c1 = bufs.f32(m * n), c2 = bufs.f32(m * n);
+        ex.gemmNNBias(A, B, bias, c1, m, k, n, 1);
+        ex.gemmNNBiasAt(A, B, bias, c2, m, k, n, 1, ex.gemmSlots() - 1);
+        expectSameBits(bufs.read(c2, m * n), bufs.read(c1, m * n), 'gemmNNBiasAt');
+      }
+      bufs.done();
+    });
   });
 });
