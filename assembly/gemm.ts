@@ -3,23 +3,28 @@
 // src/backend/kernels.ts for the exact contract). One register-blocked micro-kernel serves all forms;
 // the forms differ only in how they pack their operands.
 //
-// Blocking (BLIS-style, single thread):
+// Blocking (BLIS loop order, single thread):
 //   for jc in N step NC:
-//     for pc in K step kc (kc <= KC, K split into equal blocks):
-//       pack B[pc:pc+kc, jc:jc+nc] -> B block: panels of NR columns, every value pre-splatted
-//       for ir in M step MR:                                  (B block: KC*NC*16 B, in L2)
-//         pack A[ir:ir+MR, pc:pc+kc] -> A panel [kc][MR]       (A panel: KC*32 B, in L1)
-//         for jr in nc step NR:
-//           micro-kernel: C[ir:ir+MR, jc+jr:jc+jr+NR] (+)= A panel · B panel
+//     for pc in K step kc (kc <= KC; K split into equal blocks):
+//       pack B[pc:pc+kc, jc:jc+nc] -> B block: panels of NR columns,     (KC*NC*16 B = 360 KiB, L2)
+//                                     every value pre-splatted to a v128
+//       for ic in M step MC:
+//         pack A[ic:ic+MC, pc:pc+kc] -> A block: panels [kc][MR]          (MC*KC*4 B = 160 KiB, L2)
+//         for jr in nc step NR:                              B panel kc*96 B (<= 30 KiB) stays in L1
+//           for ir in mc step MR:                            A panels (kc*32 B) stream from L2
+//             micro-kernel: C[ic+ir : +MR, jc+jr : +NR] (+)= A panel · B panel, epilogue fused
 //
 // Micro-kernel: MR x NR = 8 x 6 tile held in 12 v128 accumulators, each one column of C for 4 rows
 // (acc[j][h] = C[4h..4h+3][j]). Per k step: two v128 loads of the A panel (8 rows), then for each of
 // the 6 columns one v128 load of the pre-splatted B value and two multiply-adds. That is 8 plain
-// `v128.load`s (V8 folds their constant offsets into the address) + 12 multiply-adds per k, and
-// 15 xmm registers: no spills with FMA. (`v128.load32_splat` would not fold its offset: one more
-// lea per load; load + lane shuffle needs a 16th register.) The k loop is not unrolled (V8 hoists
-// the loads and spills). Multiply-add is `f32x4.relaxed_madd` (vfmadd231ps) when the relaxed-SIMD
-// target is compiled, mul + add otherwise: one source, both builds.
+// `v128.load`s (V8 folds their constant offsets into the address) + 12 multiply-adds per k in
+// 15 xmm registers: no spills with FMA (mul + add needs a 16th register for the product: V8 spills
+// one accumulator per k step, which the FP-port-bound plain loop hides). `v128.load32_splat` would
+// not fold its offset (one more lea per load); load + lane shuffle needs a 16th register. The k
+// loop is not unrolled (V8 hoists the loads and spills). Multiply-add is `f32x4.relaxed_madd`
+// (vfmadd231ps) when the relaxed-SIMD target is compiled, mul + add otherwise: one source, both
+// builds. An 8 x 4 variant serves a last B panel of <= 4 columns (N = 64 = 10·6 + 4, N = 10).
+// Write-back transposes the column accumulators into rows (4x4 shuffles) in registers.
 //
 // Why pre-splat B rather than A: pre-splatting costs one 16-byte store per value, packing an A panel
 // is a cheap 4x4-transpose; B's block is packed once per (jc, pc) and reused by every row panel of
