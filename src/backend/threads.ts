@@ -1,0 +1,445 @@
+// Multi-threaded kernels: a `Kernels` object that splits the large calls across worker threads that
+// share the engine's one WebAssembly.Memory, the calling thread computing one share itself. The
+// layers do not change: they call `kernels.gemmNN(...)` as before, on this object instead.
+//
+// Threads. Each worker (worker.mjs) instantiates the SAME compiled WebAssembly.Module on the SAME
+// shared memory, so a pointer means the same bytes everywhere. Dispatch goes through a small
+// SharedArrayBuffer: per thread a request number, an op (which export to call) and 16 float64
+// arguments. The caller writes them, bumps the request number and Atomics.notify's; the worker
+// (spinning briefly, then in Atomics.wait) calls the export and publishes the request number as
+// done; the caller computes its own share meanwhile, then waits for the others. No postMessage per
+// call: a round trip costs a few microseconds, where a message costs tens.
+//
+// Splits, all deterministic for a given thread count (same seed + same threads = same weights):
+//   gemmNN, gemmNT, gemmNNBias  bands of M (rows of A and C), multiples of the 8-row micro-tile, each
+//                               thread in its own GEMM scratch slot. The K blocking does not depend
+//                               on M, so the result is bit-identical to one thread.
+//   gemmTN                      bands of K (the long batch·positions dimension of weight gradients):
+//                               the caller writes C (honouring accumulate), thread t a partial
+//                               [m, n] product in its own buffer, which the caller then adds to C
+//                               in thread order. Differs from one thread in rounding only.
+//   colSum                      bands of rows, partial sums added the same way.
+//   im2col, col2im, translateImages, gatherRows, maxPoolForward
+//                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
+//                               the whole tensors, so argmax stays a flat index into the whole x.
+//   maxPoolBackward             bands of dx: each thread zeroes its band and adds the dy of every
+//                               output whose argmax falls in it (maxPoolBackwardRange): bit-identical.
+//   relu, reluBackward, mul, scale, axpy, biasAdd, biasRelu, sgdUpdate, adamUpdate
+//                               ranges (rows for the bias kernels): bit-identical.
+// Everything else (softmax, the loss, argmaxRows), and every call below the thresholds, runs on the
+// calling thread: a dispatch costs ~5-30 us, so small calls are faster alone.
+import { Worker } from 'node:worker_threads';
+import type { Kernels } from './kernels.ts';
+import type { Arena } from './memory.ts';
+import { wasmKernels } from './wasm.ts';
+
+// ---- Thresholds (measured on the 2-core reference machine; see the commit message) ----
+/** Minimum flops (2·M·K·N) per thread for a matrix product to be split. */
+export const GEMM_MIN_FLOPS_PER_THREAD = 1_000_000;
+/** Minimum f32 elements per thread for an element-wise, copy or pooling kernel to be split. */
+export const STREAM_MIN_PER_THREAD = 32_768;
+/** Size of each worker's partial-result buffer (gemmTN, colSum), in floats; bigger m·n stays single-threaded. */
+export const PARTIAL_FLOATS = 1 << 20;
+
+/** The exports a worker can be asked to call, by index. */
+const OPS = [
+  'gemmNNAt', 'gemmNTAt', 'gemmTNAt', 'gemmNNBiasAt',
+  'im2col', 'col2im', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'translateImages', 'gatherRows',
+  'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
+] as const;
+type OpName = (typeof OPS)[number];
+const OP = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<OpName, number>;
+
+/** Control block layout, shared with worker.mjs. Each thread's ints fill their own 128-byte lines. */
+const INTS = 32; // Int32 per thread
+const REQ = 0; // request number: the caller bumps it (−1 = quit)
+const DONE = 1; // the worker copies the request number here when done
+const STATUS = 2; // 0 ok, 1 the call threw (message in the error area)
+const OPCODE = 3;
+const READY = 4; // 1 instantiated, 2 failed (message in the error area)
+const ERROR_LEN = 5;
+const ARGS = 16; // float64 arguments per thread
+const ERROR_BYTES = 4096;
+/** Polls of the request number before a worker sleeps in Atomics.wait (~10-20 us). */
+const WORKER_SPIN = 4000;
+/** Polls of a worker's done number before the caller sleeps. */
+const CALLER_SPIN = 4000;
+const START_TIMEOUT_MS = 30_000;
+/** No kernel band in this engine takes near this long; past it the pool assumes a thread is lost. */
+const CALL_TIMEOUT_MS = 120_000;
+
+type ExportFn = (...args: number[]) => number | void;
+
+export interface ThreadPoolOptions {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** The calling thread's instance (it computes one share itself, through these exports). */
+  instance: WebAssembly.Instance;
+  arena: Arena;
+  /** Total threads, the calling one included (>= 2). */
+  threads: number;
+}
+
+/** Splits [0, total) into `parts` bands whose inner boundaries are multiples of `align`. */
+export function bands(total: number, parts: number, align = 1): number[] {
+  const units = Math.ceil(total / align);
+  const out = [0];
+  for (let i = 1; i < parts; i++) out.push(Math.min(total, Math.floor((units * i) / parts) * align));
+  out.push(total);
+  return out;
+}
+
+export class ThreadPool {
+  /** Threads a call may use, the calling one included. */
+  readonly threads: number;
+  /** The kernel contract, splitting large calls across the pool. */
+  readonly kernels: Kernels;
+  /** Splitting thresholds (tests lower them to split even tiny calls). */
+  minFlopsPerThread = GEMM_MIN_FLOPS_PER_THREAD;
+  minStreamPerThread = STREAM_MIN_PER_THREAD;
+  /** Calls split so far (for tests and profiling). */
+  splitCalls = 0;
+  private readonly workers: Worker[] = [];
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array[] = [];
+  private readonly errorText: Uint8Array[] = [];
+  private readonly fns: ExportFn[];
+  private readonly single: Kernels;
+  private readonly arena: Arena;
+  private readonly slotBase: number;
+  private readonly slotBytes: number;
+  private readonly staticSlots: number;
+  /** GEMM scratch slot of each thread (thread 0 = the caller, slot 0). */
+  private slots: number[] = [0];
+  /** Partial-result buffer of each worker thread (index 0 unused). */
+  private partials: number[] = [0];
+  private reservedEnd = 0;
+  private seq = 0;
+  private closed = false;
+  private lost: string | null = null;
+
+  constructor(options: ThreadPoolOptions) {
+    const { module, memory, instance, arena } = options;
+    const threads = options.threads;
+    if (!Number.isInteger(threads) || threads < 2) throw new RangeError(`ThreadPool: threads must be an integer >= 2, got ${threads}`);
+    this.threads = threads;
+    this.arena = arena;
+    const exports = instance.exports as Record<string, unknown>;
+    this.fns = OPS.map((name) => {
+      const fn = exports[name];
+      if (typeof fn !== 'function') throw new Error(`the WASM build does not export "${name}" (rebuild with \`npm run build\`)`);
+      return fn as ExportFn;
+    });
+    this.single = wasmKernels(instance);
+    this.slotBase = (exports.gemmScratch as () => number)();
+    this.slotBytes = (exports.gemmSlotBytes as () => number)();
+    this.staticSlots = (exports.gemmSlots as () => number)();
+    this.reserve();
+
+    const argsOffset = threads * INTS * 4;
+    const errorOffset = argsOffset + threads * ARGS * 8;
+    const control = new SharedArrayBuffer(errorOffset + threads * ERROR_BYTES);
+    this.ctl = new Int32Array(control);
+    for (let t = 0; t < threads; t++) {
+      this.args.push(new Float64Array(control, argsOffset + t * ARGS * 8, ARGS));
+      this.errorText.push(new Uint8Array(control, errorOffset + t * ERROR_BYTES, ERROR_BYTES));
+    }
+    const layout = {
+      INTS, REQ, DONE, STATUS, OP: OPCODE, READY, ERROR_LEN, ARGS, ARGS_OFFSET: argsOffset,
+      ERROR_OFFSET: errorOffset, ERROR_BYTES, SPIN: WORKER_SPIN,
+    };
+    const url = new URL('./worker.mjs', import.meta.url);
+    try {
+      for (let t = 1; t < threads; t++) {
+        // execArgv: [] keeps a tsx parent's loader out of the worker (worker.mjs needs none).
+        const worker = new Worker(url, { workerData: { module, memory, control, ops: OPS, index: t, layout }, execArgv: [] });
+        worker.unref(); // an idle pool never keeps the process alive
+        worker.on('error', (error) => (this.lost ??= `kernel thread ${t} failed: ${error.message}`));
+        worker.on('exit', (code) => {
+          if (!this.closed) this.lost ??= `kernel thread ${t} exited (code ${code})`;
+        });
+        this.workers.push(worker);
+      }
+      // Every instantiation happens here, before this pool runs any kernel (instantiating re-writes
+      // the module's static data, which a running GEMM must not see change under it).
+      for (let t = 1; t < threads; t++) {
+        const i = t * INTS + READY;
+        const started = Date.now();
+        while (Atomics.load(this.ctl, i) === 0) {
+          if (Date.now() - started > START_TIMEOUT_MS) throw new Error(`kernel thread ${t} did not start within ${START_TIMEOUT_MS / 1000} s`);
+          Atomics.wait(this.ctl, i, 0, 1000);
+        }
+        if (this.ctl[i] !== 1) throw new Error(`kernel thread ${t} could not start: ${this.error(t)}`);
+      }
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+    this.kernels = this.makeKernels();
+  }
+
+  /** Stops the worker threads. The kernels keep working afterwards, on the calling thread alone. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (let t = 1; t <= this.workers.length; t++) {
+      Atomics.store(this.ctl, t * INTS + REQ, -1);
+      Atomics.notify(this.ctl, t * INTS + REQ);
+    }
+    for (const worker of this.workers) void worker.terminate();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- memory ----
+
+  /**
+   * Takes the pool's scratch from the arena: a partial-result buffer per worker, and a GEMM scratch
+   * slot for each worker beyond the module's static ones (slot s lives at gemmScratch + s·slotBytes).
+   * It is never given back. If an Arena.release has since dropped the arena below it, the pool takes
+   * a fresh region before its next call (so create threaded backends before marks you release).
+   */
+  private reserve(): void {
+    const arena = this.arena;
+    const extraSlots = Math.max(0, this.threads - this.staticSlots);
+    this.slots = [0];
+    this.partials = [0];
+    if (extraSlots > 0) {
+      const region = arena.alloc((extraSlots + 1) * this.slotBytes);
+      const first = Math.ceil((region - this.slotBase) / this.slotBytes);
+      for (let t = 1; t < this.threads; t++) this.slots.push(t < this.staticSlots ? t : first + (t - this.staticSlots));
+    } else {
+      for (let t = 1; t < this.threads; t++) this.slots.push(t);
+    }
+    for (let t = 1; t < this.threads; t++) this.partials.push(arena.allocF32(PARTIAL_FLOATS));
+    this.reservedEnd = arena.mark();
+  }
+
+  // ---- dispatch ----
+
+  /** How many threads to use for `work` units when each thread should get at least `minPerThread`. */
+  private parts(work: number, minPerThread: number, maxParts: number): number {
+    if (this.closed) return 1;
+    const p = Math.min(this.threads, Math.floor(work / minPerThread), maxParts);
+    if (p >= 2 && this.arena.mark() < this.reservedEnd) this.reserve();
+    return p;
+  }
+
+  /**
+   * Runs `op` over the bands between consecutive `bounds`: band t on thread t, band 0 on the calling
+   * thread, with the arguments argsFor(lo, hi, t). Returns when every band is done; throws the first
+   * error (the caller's own, else the lowest-numbered worker's).
+   */
+  private run(op: number, bounds: number[], argsFor: (lo: number, hi: number, t: number) => number[]): void {
+    if (this.lost) throw new Error(`the kernel thread pool is broken: ${this.lost}`);
+    const parts = bounds.length - 1;
+    this.splitCalls++;
+    const seq = (this.seq = (this.seq % 0x3fffffff) + 1);
+    const ctl = this.ctl;
+    for (let t = 1; t < parts; t++) {
+      const values = argsFor(bounds[t], bounds[t + 1], t);
+      const a = this.args[t];
+      for (let i = 0; i < values.length; i++) a[i] = values[i];
+      ctl[t * INTS + OPCODE] = op;
+      Atomics.store(ctl, t * INTS + REQ, seq);
+      Atomics.notify(ctl, t * INTS + REQ);
+    }
+    let callerError: unknown = null;
+    try {
+      this.fns[op](...argsFor(bounds[0], bounds[1], 0));
+    } catch (error) {
+      callerError = error;
+    }
+    // Always wait for every worker, even after an error: none may still be writing when we return.
+    let workerError: string | null = null;
+    for (let t = 1; t < parts; t++) {
+      this.await(t, seq);
+      if (ctl[t * INTS + STATUS] !== 0) workerError ??= `kernel thread ${t}: ${this.error(t)}`;
+    }
+    if (callerError) throw callerError;
+    if (workerError) throw new Error(workerError);
+  }
+
+  private await(t: number, seq: number): void {
+    const ctl = this.ctl;
+    const i = t * INTS + DONE;
+    let done = Atomics.load(ctl, i);
+    for (let spin = 0; done !== seq && spin < CALLER_SPIN; spin++) done = Atomics.load(ctl, i);
+    if (done === seq) return;
+    const started = Date.now();
+    while (done !== seq) {
+      if (Date.now() - started > CALL_TIMEOUT_MS) {
+        this.lost = `kernel thread ${t} did not answer within ${CALL_TIMEOUT_MS / 1000} s`;
+        throw new Error(`the kernel thread pool is broken: ${this.lost}`);
+      }
+      Atomics.wait(ctl, i, done, 1000);
+      done = Atomics.load(ctl, i);
+    }
+  }
+
+  private error(t: number): string {
+    const len = this.ctl[t * INTS + ERROR_LEN];
+    // TextDecoder refuses views of a SharedArrayBuffer: copy the bytes out first.
+    return new TextDecoder().decode(this.errorText[t].slice(0, len));
+  }
+
+  // ---- the kernels ----
+
+  private makeKernels(): Kernels {
+    const one = this.single;
+    const fns = this.fns;
+    const slots = () => this.slots;
+    const F = 4; // bytes per f32 / i32
+
+    /** M-split product: rows [lo, hi) of A and C. */
+    const gemmRows = (op: number, a: number, b: number, c: number, m: number, k: number, n: number, flag: number, bias: number | null): boolean => {
+      const p = this.parts(2 * m * k * n, this.minFlopsPerThread, Math.ceil(m / 8));
+      if (p < 2) return false;
+      const s = slots();
+      this.run(op, bands(m, p, 8), (lo, hi, t) =>
+        bias === null
+          ? [a + lo * k * F, b, c + lo * n * F, hi - lo, k, n, flag, s[t]]
+          : [a + lo * k * F, b, bias, c + lo * n * F, hi - lo, k, n, flag, s[t]],
+      );
+      return true;
+    };
+
+    /** Row-split colSum-like reduction: the caller's band into `out`, the others' into partials. */
+    const partialSum = (rows: number, cols: number, out: number, accumulate: number, x: number): boolean => {
+      if (cols > PARTIAL_FLOATS) return false;
+      const p = this.parts(rows * cols, this.minStreamPerThread, rows);
+      if (p < 2) return false;
+      const partials = this.partials;
+      this.run(OP.colSum, bands(rows, p, 1), (lo, hi, t) =>
+        t === 0 ? [x, out, hi, cols, accumulate] : [x + lo * cols * F, partials[t], hi - lo, cols, 0],
+      );
+      for (let t = 1; t < p; t++) fns[OP.axpy](partials[t], out, cols, 1);
+      return true;
+    };
+
+    /** Element ranges of n values, boundaries on 16-float (64-byte) lines. */
+    const ranges = (n: number): number[] | null => {
+      const p = this.parts(n, this.minStreamPerThread, Math.ceil(n / 16));
+      return p < 2 ? null : bands(n, p, 16);
+    };
+
+    /** Image (or row) bands when `perImage` floats of output each make enough work. */
+    const images = (count: number, perImage: number): number[] | null => {
+      const p = this.parts(count * perImage, this.minStreamPerThread, count);
+      return p < 2 ? null : bands(count, p, 1);
+    };
+
+    const kernels: Kernels = {
+      ...one,
+
+      gemmNN: (a, b, c, m, k, n, accumulate) => {
+        if (!gemmRows(OP.gemmNNAt, a, b, c, m, k, n, accumulate, null)) one.gemmNN(a, b, c, m, k, n, accumulate);
+      },
+      gemmNT: (a, b, c, m, k, n, accumulate) => {
+        if (!gemmRows(OP.gemmNTAt, a, b, c, m, k, n, accumulate, null)) one.gemmNT(a, b, c, m, k, n, accumulate);
+      },
+      gemmNNBias: (a, b, bias, c, m, k, n, relu) => {
+        if (!gemmRows(OP.gemmNNBiasAt, a, b, c, m, k, n, relu, bias)) one.gemmNNBias(a, b, bias, c, m, k, n, relu);
+      },
+      gemmTN: (a, b, c, m, k, n, accumulate) => {
+        const p = m * n > PARTIAL_FLOATS ? 1 : this.parts(2 * m * k * n, this.minFlopsPerThread, Math.floor(k / 8));
+        if (p < 2) return one.gemmTN(a, b, c, m, k, n, accumulate);
+        const s = this.slots;
+        const partials = this.partials;
+        this.run(OP.gemmTNAt, bands(k, p, 8), (lo, hi, t) =>
+          t === 0
+            ? [a, b, c, m, hi, n, accumulate, 0]
+            : [a + lo * m * F, b + lo * n * F, partials[t], m, hi - lo, n, 0, s[t]],
+        );
+        for (let t = 1; t < p; t++) fns[OP.axpy](partials[t], c, m * n, 1);
+      },
+
+      colSum: (x, out, rows, cols, accumulate) => {
+        if (!partialSum(rows, cols, out, accumulate, x)) one.colSum(x, out, rows, cols, accumulate);
+      },
+
+      biasAdd: (x, bias, rows, cols) => {
+        const b = images(rows, cols);
+        if (!b) return one.biasAdd(x, bias, rows, cols);
+        this.run(OP.biasAdd, b, (lo, hi) => [x + lo * cols * F, bias, hi - lo, cols]);
+      },
+      biasRelu: (x, bias, rows, cols) => {
+        const b = images(rows, cols);
+        if (!b) return one.biasRelu(x, bias, rows, cols);
+        this.run(OP.biasRelu, b, (lo, hi) => [x + lo * cols * F, bias, hi - lo, cols]);
+      },
+      relu: (x, y, n) => {
+        const r = ranges(n);
+        if (!r) return one.relu(x, y, n);
+        this.run(OP.relu, r, (lo, hi) => [x + lo * F, y + lo * F, hi - lo]);
+      },
+      reluBackward: (dy, y, dx, n) => {
+        const r = ranges(n);
+        if (!r) return one.reluBackward(dy, y, dx, n);
+        this.run(OP.reluBackward, r, (lo, hi) => [dy + lo * F, y + lo * F, dx + lo * F, hi - lo]);
+      },
+      mul: (a, b, out, n) => {
+        const r = ranges(n);
+        if (!r) return one.mul(a, b, out, n);
+        this.run(OP.mul, r, (lo, hi) => [a + lo * F, b + lo * F, out + lo * F, hi - lo]);
+      },
+      scale: (x, n, alpha) => {
+        const r = ranges(n);
+        if (!r) return one.scale(x, n, alpha);
+        this.run(OP.scale, r, (lo, hi) => [x + lo * F, hi - lo, alpha]);
+      },
+      axpy: (x, y, n, alpha) => {
+        const r = ranges(n);
+        if (!r) return one.axpy(x, y, n, alpha);
+        this.run(OP.axpy, r, (lo, hi) => [x + lo * F, y + lo * F, hi - lo, alpha]);
+      },
+      sgdUpdate: (w, g, v, n, lr, momentum, nesterov) => {
+        const r = ranges(n);
+        if (!r) return one.sgdUpdate(w, g, v, n, lr, momentum, nesterov);
+        this.run(OP.sgdUpdate, r, (lo, hi) => [w + lo * F, g + lo * F, v + lo * F, hi - lo, lr, momentum, nesterov]);
+      },
+      adamUpdate: (w, g, m, v, n, lr, beta1, beta2, epsilon, c1, c2) => {
+        const r = ranges(n);
+        if (!r) return one.adamUpdate(w, g, m, v, n, lr, beta1, beta2, epsilon, c1, c2);
+        this.run(OP.adamUpdate, r, (lo, hi) => [w + lo * F, g + lo * F, m + lo * F, v + lo * F, hi - lo, lr, beta1, beta2, epsilon, c1, c2]);
+      },
+      gatherRows: (src, indices, dst, count, rowLen) => {
+        const b = images(count, rowLen);
+        if (!b) return one.gatherRows(src, indices, dst, count, rowLen);
+        this.run(OP.gatherRows, b, (lo, hi) => [src, indices + lo * F, dst + lo * rowLen * F, hi - lo, rowLen]);
+      },
+
+      im2col: (x, cols, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
+        const row = kh * kw * c;
+        const b = images(batch, outH * outW * row);
+        if (!b) return one.im2col(x, cols, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
+        this.run(OP.im2col, b, (lo, hi) => [x + lo * h * w * c * F, cols + lo * outH * outW * row * F, hi - lo, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
+      },
+      col2im: (cols, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
+        const row = kh * kw * c;
+        const b = images(batch, outH * outW * row);
+        if (!b) return one.col2im(cols, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
+        this.run(OP.col2im, b, (lo, hi) => [cols + lo * outH * outW * row * F, x + lo * h * w * c * F, hi - lo, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
+      },
+      translateImages: (src, dst, shifts, batch, h, w, c) => {
+        const b = images(batch, h * w * c);
+        if (!b) return one.translateImages(src, dst, shifts, batch, h, w, c);
+        const image = h * w * c * F;
+        this.run(OP.translateImages, b, (lo, hi) => [src + lo * image, dst + lo * image, shifts + 2 * lo * F, hi - lo, h, w, c]);
+      },
+      maxPoolForward: (x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW) => {
+        const b = images(batch, h * w * c);
+        if (!b) return one.maxPoolForward(x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW);
+        this.run(OP.maxPoolForwardImages, b, (lo, hi) => [x, y, argmax, lo, hi, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW]);
+      },
+      maxPoolBackward: (dy, argmax, dx, outSize, inSize) => {
+        const r = ranges(inSize);
+        if (!r) return one.maxPoolBackward(dy, argmax, dx, outSize, inSize);
+        this.run(OP.maxPoolBackwardRange, r, (lo, hi) => [dy, argmax, dx, outSize, lo, hi]);
+      },
+    };
+    return kernels;
+  }
+}

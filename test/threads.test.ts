@@ -1,0 +1,400 @@
+// The threaded kernels (src/backend/threads.ts) against the single-thread WASM kernels: every split
+// kernel on awkward sizes, bit-identical where the split does not change the order of operations
+// (row/image/range bands), close where it adds partial results (gemmTN's K bands, colSum's row
+// bands) and then identical from run to run; a model trains to the same loss on 1 and 2 threads;
+// a worker's error is thrown by the caller; idle workers never keep the process alive.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { getBackend, type Backend, type Kernels } from '../src/backend/index.ts';
+import { bands, PARTIAL_FLOATS } from '../src/backend/threads.ts';
+import { Adam, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, Tensor } from '../src/index.ts';
+import { Random } from '../src/random.ts';
+import { Buffers, convGeometry, expectClose, expectExact, rng, uniform } from './kernel-utils.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const one = getBackend('wasm');
+const arena = one.arena;
+const single = one.kernels;
+const threaded = [2, 3].map((threads) => getBackend('wasm', { threads }));
+
+/** Runs `body` with the pool's thresholds at their minimum, so that even 1-row calls are split. */
+function splitEverything(backend: Backend) {
+  const pool = backend.pool!;
+  let saved: [number, number] = [0, 0];
+  beforeAll(() => {
+    saved = [pool.minFlopsPerThread, pool.minStreamPerThread];
+    pool.minFlopsPerThread = 1;
+    pool.minStreamPerThread = 1;
+  });
+  afterAll(() => {
+    [pool.minFlopsPerThread, pool.minStreamPerThread] = saved;
+  });
+}
+
+/**
+ * Runs the same call on the single-thread and the threaded kernels, on separate output buffers that
+ * start equal, and returns both outputs.
+ */
+function both(
+  bufs: Buffers,
+  outputs: { n: number; init?: ArrayLike<number> }[],
+  call: (k: Kernels, out: number[]) => void,
+  kernels: Kernels,
+): { single: Float32Array[]; threaded: Float32Array[] } {
+  const run = (k: Kernels) => {
+    const out = outputs.map(({ n, init }) => bufs.f32(n, init));
+    call(k, out);
+    return out.map((ptr, i) => bufs.read(ptr, outputs[i].n));
+  };
+  return { single: run(single), threaded: run(kernels) };
+}
+
+const rand = rng(7);
+
+test('bands: aligned, ordered, covering', () => {
+  expect(bands(785, 2, 8)).toEqual([0, 392, 785]);
+  expect(bands(17, 3, 8)).toEqual([0, 8, 16, 17]);
+  for (const [total, parts, align] of [[1, 2, 1], [7, 3, 1], [100003, 3, 16], [15488, 2, 8]]) {
+    const b = bands(total, parts, align);
+    expect(b[0]).toBe(0);
+    expect(b[b.length - 1]).toBe(total);
+    for (let i = 1; i < b.length; i++) expect(b[i]).toBeGreaterThanOrEqual(b[i - 1]);
+    for (let i = 1; i < b.length - 1; i++) expect(b[i] % align).toBe(0);
+  }
+});
+
+describe.each(threaded)('$threads threads, every call split', (backend) => {
+  splitEverything(backend);
+  const k = backend.kernels;
+
+  describe('GEMM by row bands is bit-identical', () => {
+    const Ms = [1, 3, 7, 8, 17, 785];
+    const Ks = [1, 3, 17, 288];
+    const Ns = [1, 3, 7, 17, 64];
+    for (const m of Ms) {
+      test(`M = ${m}, every K in ${Ks}, N in ${Ns}`, () => {
+        for (const kk of Ks) {
+          for (const n of Ns) {
+            const bufs = new Buffers(arena);
+            const a = bufs.f32(m * kk, uniform(rand, m * kk));
+            const b = bufs.f32(kk * n, uniform(rand, kk * n));
+            const bt = bufs.f32(n * kk, uniform(rand, n * kk));
+            const bias = bufs.f32(n, uniform(rand, n));
+            const c0 = uniform(rand, m * n);
+            for (const accumulate of [0, 1]) {
+              let r = both(bufs, [{ n: m * n, init: c0 }], (kn, [c]) => kn.gemmNN(a, b, c, m, kk, n, accumulate), k);
+              expectExact(r.threaded[0], r.single[0], `gemmNN ${m}x${kk}x${n} acc ${accumulate}`);
+              r = both(bufs, [{ n: m * n, init: c0 }], (kn, [c]) => kn.gemmNT(a, bt, c, m, kk, n, accumulate), k);
+              expectExact(r.threaded[0], r.single[0], `gemmNT ${m}x${kk}x${n} acc ${accumulate}`);
+            }
+            for (const relu of [0, 1]) {
+              const r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.gemmNNBias(a, b, bias, c, m, kk, n, relu), k);
+              expectExact(r.threaded[0], r.single[0], `gemmNNBias ${m}x${kk}x${n} relu ${relu}`);
+            }
+            bufs.done();
+          }
+        }
+      });
+    }
+  });
+
+  describe('gemmTN by K bands: close to one thread, identical run to run', () => {
+    const Ms = [1, 3, 8, 17, 64];
+    const Ns = [1, 7, 17, 64];
+    const Ks = [1, 3, 7, 8, 17, 785, 5000];
+    for (const kk of Ks) {
+      test(`K = ${kk}, every M in ${Ms}, N in ${Ns}`, () => {
+        for (const m of Ms) {
+          for (const n of Ns) {
+            const bufs = new Buffers(arena);
+            const av = uniform(rand, kk * m), bv = uniform(rand, kk * n), c0 = uniform(rand, m * n);
+            const a = bufs.f32(kk * m, av), b = bufs.f32(kk * n, bv);
+            // The scale of each result: Σ_p |A[p,i]|·|B[p,j]| (+ |C| when accumulating).
+            const absA = bufs.f32(kk * m, av.map(Math.abs)), absB = bufs.f32(kk * n, bv.map(Math.abs));
+            const mag = bufs.f32(m * n);
+            single.gemmTN(absA, absB, mag, m, kk, n, 0);
+            const scale = bufs.read(mag, m * n);
+            for (const accumulate of [0, 1]) {
+              const r = both(bufs, [{ n: m * n, init: c0 }], (kn, [c]) => kn.gemmTN(a, b, c, m, kk, n, accumulate), k);
+              const what = `gemmTN ${m}x${kk}x${n} acc ${accumulate}`;
+              expectClose(r.threaded[0], r.single[0], { tol: (i) => 1e-5 * (scale[i] + accumulate * Math.abs(c0[i])) + 1e-30, what });
+              const again = bufs.f32(m * n, c0);
+              k.gemmTN(a, b, again, m, kk, n, accumulate);
+              expectExact(bufs.read(again, m * n), r.threaded[0], `${what}, second run`);
+            }
+            bufs.done();
+          }
+        }
+      });
+    }
+  });
+
+  test('gemmTN with m·n over the partial buffers runs on one thread: bit-identical', () => {
+    const [m, kk, n] = [1100, 8, 1000];
+    expect(m * n).toBeGreaterThan(PARTIAL_FLOATS);
+    const bufs = new Buffers(arena);
+    const a = bufs.f32(kk * m, uniform(rand, kk * m)), b = bufs.f32(kk * n, uniform(rand, kk * n));
+    const before = backend.pool!.splitCalls;
+    const r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.gemmTN(a, b, c, m, kk, n, 0), k);
+    expect(backend.pool!.splitCalls).toBe(before);
+    expectExact(r.threaded[0], r.single[0], 'gemmTN');
+    bufs.done();
+  });
+
+  describe('convolution, pooling and batch kernels by image bands are bit-identical', () => {
+    const geoms = [
+      { h: 3, w: 3, kh: 2, kw: 2, sh: 1, sw: 1, padding: 'valid' as const },
+      { h: 7, w: 5, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' as const },
+      { h: 28, w: 28, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'valid' as const },
+      { h: 11, w: 11, kh: 2, kw: 2, sh: 2, sw: 2, padding: 'valid' as const },
+      { h: 5, w: 8, kh: 3, kw: 2, sh: 3, sw: 1, padding: 'same' as const },
+    ];
+    for (const batch of [1, 3, 7, 17]) {
+      test(`batch ${batch}, channels 1, 3, 8, 17`, () => {
+        for (const c of [1, 3, 8, 17]) {
+          for (const g of geoms) {
+            const { outH, outW, padTop, padLeft } = convGeometry(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.padding);
+            const inSize = batch * g.h * g.w * c, outSize = batch * outH * outW * c;
+            const colsSize = batch * outH * outW * g.kh * g.kw * c;
+            const geo = [batch, g.h, g.w, c, g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW] as const;
+            const what = `${JSON.stringify(g)} batch ${batch} c ${c}`;
+            const bufs = new Buffers(arena);
+            const x = bufs.f32(inSize, uniform(rand, inSize));
+            const colsIn = bufs.f32(colsSize, uniform(rand, colsSize));
+
+            let r = both(bufs, [{ n: colsSize }], (kn, [cols]) => kn.im2col(x, cols, ...geo), k);
+            expectExact(r.threaded[0], r.single[0], `im2col ${what}`);
+            r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.col2im(colsIn, dx, ...geo), k);
+            expectExact(r.threaded[0], r.single[0], `col2im ${what}`);
+
+            // Pooling with the same window geometry (ties included: a coarse grid of values).
+            const xq = bufs.f32(inSize, uniform(rand, inSize).map((v) => Math.round(v * 4)));
+            r = both(bufs, [{ n: outSize }, { n: outSize }], (kn, [y, am]) => kn.maxPoolForward(xq, y, am, ...geo.slice(0, 4) as [number, number, number, number], g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW), k);
+            expectExact(r.threaded[0], r.single[0], `maxPoolForward y ${what}`);
+            expectExact(r.threaded[1], r.single[1], `maxPoolForward argmax ${what}`);
+            const argmax = bufs.f32(outSize, r.single[1]);
+            const dy = bufs.f32(outSize, uniform(rand, outSize));
+            r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackward(dy, argmax, dx, outSize, inSize), k);
+            expectExact(r.threaded[0], r.single[0], `maxPoolBackward ${what}`);
+            bufs.done();
+          }
+        }
+      });
+    }
+
+    test('translateImages and gatherRows', () => {
+      for (const batch of [1, 3, 7, 17, 128]) {
+        for (const [h, w, c] of [[1, 1, 1], [5, 3, 2], [28, 28, 1]]) {
+          const size = batch * h * w * c;
+          const bufs = new Buffers(arena);
+          const src = bufs.f32(size, uniform(rand, size));
+          const shifts = bufs.i32(Array.from({ length: 2 * batch }, () => Math.floor(rand() * 9) - 4));
+          let r = both(bufs, [{ n: size }], (kn, [dst]) => kn.translateImages(src, dst, shifts, batch, h, w, c), k);
+          expectExact(r.threaded[0], r.single[0], `translateImages ${batch}x${h}x${w}x${c}`);
+          const rowLen = h * w * c;
+          const indices = bufs.i32(Array.from({ length: batch }, () => Math.floor(rand() * batch)));
+          r = both(bufs, [{ n: size }], (kn, [dst]) => kn.gatherRows(src, indices, dst, batch, rowLen), k);
+          expectExact(r.threaded[0], r.single[0], `gatherRows ${batch}x${rowLen}`);
+          bufs.done();
+        }
+      }
+    });
+  });
+
+  describe('element-wise kernels by ranges are bit-identical', () => {
+    for (const n of [1, 3, 7, 8, 17, 785, 100003]) {
+      test(`n = ${n}`, () => {
+        const bufs = new Buffers(arena);
+        const xv = uniform(rand, n), yv = uniform(rand, n);
+        const x = bufs.f32(n, xv), y = bufs.f32(n, yv), g = bufs.f32(n, uniform(rand, n));
+        const check = (name: string, outputs: { n: number; init?: ArrayLike<number> }[], call: (kn: Kernels, out: number[]) => void) => {
+          const r = both(bufs, outputs, call, k);
+          r.single.forEach((s, i) => expectExact(r.threaded[i], s, `${name} n ${n} output ${i}`));
+        };
+        check('relu', [{ n }], (kn, [o]) => kn.relu(x, o, n));
+        check('relu in place', [{ n, init: xv }], (kn, [o]) => kn.relu(o, o, n));
+        check('reluBackward', [{ n }], (kn, [o]) => kn.reluBackward(x, y, o, n));
+        check('mul', [{ n }], (kn, [o]) => kn.mul(x, y, o, n));
+        check('scale', [{ n, init: xv }], (kn, [o]) => kn.scale(o, n, 0.37));
+        check('axpy', [{ n, init: yv }], (kn, [o]) => kn.axpy(x, o, n, -1.5));
+        for (const [momentum, nesterov] of [[0, 0], [0.9, 0], [0.9, 1]]) {
+          check(`sgdUpdate ${momentum} ${nesterov}`, [{ n, init: xv }, { n, init: yv }], (kn, [w, v]) => kn.sgdUpdate(w, g, v, n, 0.01, momentum, nesterov));
+        }
+        check('adamUpdate', [{ n, init: xv }, { n, init: yv }, { n, init: yv.map(Math.abs) }], (kn, [w, m, v]) =>
+          kn.adamUpdate(w, g, m, v, n, 0.001, 0.9, 0.999, 1e-7, 1 / (1 - 0.9 ** 3), 1 / (1 - 0.999 ** 3)));
+        bufs.done();
+      });
+    }
+
+    for (const [rows, cols] of [[1, 1], [3, 7], [17, 785], [1000, 64], [15488, 64]]) {
+      test(`rows ${rows} x cols ${cols}: biasAdd, biasRelu exact; colSum close, identical run to run`, () => {
+        const bufs = new Buffers(arena);
+        const xv = uniform(rand, rows * cols);
+        const x = bufs.f32(rows * cols, xv), bias = bufs.f32(cols, uniform(rand, cols));
+        let r = both(bufs, [{ n: rows * cols, init: xv }], (kn, [o]) => kn.biasAdd(o, bias, rows, cols), k);
+        expectExact(r.threaded[0], r.single[0], 'biasAdd');
+        r = both(bufs, [{ n: rows * cols, init: xv }], (kn, [o]) => kn.biasRelu(o, bias, rows, cols), k);
+        expectExact(r.threaded[0], r.single[0], 'biasRelu');
+        // Column magnitudes Σ_r |x[r,c]|, for the tolerance.
+        const mag = new Float64Array(cols);
+        for (let i = 0; i < rows * cols; i++) mag[i % cols] += Math.abs(xv[i]);
+        const out0 = uniform(rand, cols);
+        for (const accumulate of [0, 1]) {
+          r = both(bufs, [{ n: cols, init: out0 }], (kn, [o]) => kn.colSum(x, o, rows, cols, accumulate), k);
+          expectClose(r.threaded[0], r.single[0], { tol: (i) => 1e-5 * (mag[i] + accumulate * Math.abs(out0[i])), what: `colSum acc ${accumulate}` });
+          const again = bufs.f32(cols, out0);
+          k.colSum(x, again, rows, cols, accumulate);
+          expectExact(bufs.read(again, cols), r.threaded[0], 'colSum second run');
+        }
+        bufs.done();
+      });
+    }
+  });
+});
+
+describe('default thresholds', () => {
+  const backend = threaded[0];
+  const k = backend.kernels;
+
+  test('a big product (4000x288x64) is split, bit-identical; a small one (64x64x64) is not', () => {
+    const bufs = new Buffers(arena);
+    const [m, kk, n] = [4000, 288, 64];
+    const a = bufs.f32(m * kk, uniform(rand, m * kk)), b = bufs.f32(kk * n, uniform(rand, kk * n));
+    const bias = bufs.f32(n, uniform(rand, n));
+    const bt = bufs.f32(n * kk, uniform(rand, n * kk));
+    const pool = backend.pool!;
+    let before = pool.splitCalls;
+    let r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.gemmNNBias(a, b, bias, c, m, kk, n, 1), k);
+    expectExact(r.threaded[0], r.single[0], 'gemmNNBias');
+    const dz = bufs.f32(m * n, uniform(rand, m * n));
+    r = both(bufs, [{ n: m * kk }], (kn, [c]) => kn.gemmNT(dz, bt, c, m, n, kk, 0), k);
+    expectExact(r.threaded[0], r.single[0], 'gemmNT');
+    expect(pool.splitCalls).toBe(before + 2);
+    before = pool.splitCalls;
+    r = both(bufs, [{ n: 64 * 64 }], (kn, [c]) => kn.gemmNN(a, b, c, 64, 64, 64, 0), k);
+    expectExact(r.threaded[0], r.single[0], 'gemmNN small');
+    expect(pool.splitCalls).toBe(before);
+    bufs.done();
+  });
+});
+
+describe('training', () => {
+  /** The Keras MNIST convnet (the cnn preset) on random 28x28 images. */
+  function cnn(threads: number): Sequential {
+    return new Sequential(
+      [
+        new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
+        new MaxPooling2D({ poolSize: 2 }),
+        new Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }),
+        new MaxPooling2D({ poolSize: 2 }),
+        new Flatten(),
+        new Dropout({ rate: 0.5 }),
+        new Dense({ units: 10, activation: 'softmax' }),
+      ],
+      { seed: 3, threads },
+    );
+  }
+  const data = (() => {
+    const r = new Random(5);
+    const n = 384;
+    return {
+      x: new Tensor(Float32Array.from({ length: n * 784 }, () => r.next()), [n, 28, 28, 1]),
+      y: Int32Array.from({ length: n }, () => r.int(10)),
+    };
+  })();
+
+  async function train(threads: number) {
+    const model = cnn(threads);
+    expect(model.backend.threads).toBe(threads);
+    model.compile({ optimizer: new Adam({ learningRate: 0.003 }), loss: 'sparseCategoricalCrossentropy' });
+    const history = await model.fit(data.x, data.y, { epochs: 2, batchSize: 128, randomShift: 1 });
+    return { loss: history.history.loss, weights: model.getWeights().map((w) => w.data) };
+  }
+
+  test('the cnn trains to the same loss on 1 and 2 threads (1e-4), and identically twice on 2', async () => {
+    const pool = threaded[0].pool!;
+    const before = pool.splitCalls;
+    const t1 = await train(1);
+    const t2 = await train(2);
+    expect(pool.splitCalls).toBeGreaterThan(before); // the big calls did go to the pool
+    const t2again = await train(2);
+    t1.loss.forEach((l, i) => expect(Math.abs(t2.loss[i] - l)).toBeLessThan(1e-4));
+    t2.weights.forEach((w, i) => expectExact(t2again.weights[i], w, `weight ${i}`));
+  });
+});
+
+describe('errors and shutdown', () => {
+  const backend = threaded[0];
+  const k = backend.kernels;
+  const [count, rowLen] = [64, 1024]; // 64K floats: split in two rows bands with the default thresholds
+
+  function gather(badFrom: number, badTo: number) {
+    const bufs = new Buffers(arena);
+    const src = bufs.f32(count * rowLen, uniform(rand, count * rowLen));
+    // A bad row reads from ~3.5 GB: past the 2 GiB memory, so memory.copy traps.
+    const far = Math.floor((3.5e9 - src) / (rowLen * 4));
+    const idx = Array.from({ length: count }, (_, i) => (i >= badFrom && i < badTo ? far : count - 1 - i));
+    const indices = bufs.i32(idx);
+    const dst = bufs.f32(count * rowLen);
+    return { bufs, call: () => k.gatherRows(src, indices, dst, count, rowLen), dst, src, indices };
+  }
+
+  test("a trap in a worker's band is thrown by the caller; the pool keeps working", () => {
+    const bad = gather(40, 41);
+    const before = backend.pool!.splitCalls;
+    expect(bad.call).toThrow(/kernel thread 1: RuntimeError: memory access out of bounds/);
+    expect(backend.pool!.splitCalls).toBe(before + 1);
+    bad.bufs.done();
+    const good = gather(-1, -1);
+    good.call();
+    const out = good.bufs.read(good.dst, count * rowLen);
+    const { src, indices } = good;
+    const expected = good.bufs.f32(count * rowLen);
+    single.gatherRows(src, indices, expected, count, rowLen);
+    expectExact(out, good.bufs.read(expected, count * rowLen), 'gatherRows after the error');
+    good.bufs.done();
+  });
+
+  test("a trap in the caller's band is thrown after the workers finished", () => {
+    const bad = gather(3, 4);
+    expect(bad.call).toThrow(/memory access out of bounds/);
+    bad.bufs.done();
+  });
+
+  test('a process with a threaded backend exits by itself, and after closeThreads the kernels still work', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engine-threads-'));
+    try {
+      const script = join(dir, 'exit.mts');
+      const backendUrl = new URL('../src/backend/index.ts', import.meta.url).href;
+      writeFileSync(script, `
+        import { getBackend, closeThreads } from ${JSON.stringify(backendUrl)};
+        const b = getBackend('wasm', { threads: 2 });
+        const [m, k, n] = [4000, 288, 64];
+        const a = b.arena.allocF32(m * k), w = b.arena.allocF32(k * n), c = b.arena.allocF32(m * n);
+        b.kernels.gemmNN(a, w, c, m, k, n, 0);
+        if (process.argv[2] === 'close') {
+          closeThreads();
+          b.kernels.gemmNN(a, w, c, m, k, n, 0); // single-threaded now
+          console.log('closed', b.pool.isClosed, getBackend('wasm', { threads: 2 }).pool.isClosed);
+        } else {
+          console.log('split', b.pool.splitCalls);
+        }
+      `);
+      const run = (arg: string) => {
+        const started = Date.now();
+        const out = execFileSync(process.execPath, ['--import', 'tsx', script, arg], { cwd: ROOT, timeout: 60_000, encoding: 'utf8' });
+        return { out: out.trim(), seconds: (Date.now() - started) / 1000 };
+      };
+      const open = run('open');
+      expect(open.out).toBe('split 1');
+      expect(open.seconds).toBeLessThan(30);
+      expect(run('close').out).toBe('closed true false');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
