@@ -25,6 +25,8 @@ export interface SequentialOptions {
   /** Seeds the initial weights, the shuffling and dropout: same seed, same result. */
   seed?: number;
   backend?: BackendName;
+  /** Threads for the WASM kernels, the calling one included (default: ENGINE_THREADS, else 1). */
+  threads?: number | 'all';
   name?: string;
 }
 
@@ -104,7 +106,7 @@ export class Sequential {
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.rng = new Random(this.seed);
-    this.backend = getBackend(options.backend ?? 'wasm');
+    this.backend = getBackend(options.backend ?? 'wasm', { threads: options.threads });
     this.name = options.name ?? 'sequential';
     for (const layer of layers) this.add(layer);
   }
