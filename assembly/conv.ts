@@ -194,18 +194,23 @@ export function maxPoolBackward(dy: usize, argmax: usize, dx: usize, outSize: i3
  * maxPoolBackward restricted to dx[lo, hi): that range = 0, then dx[argmax[i]] += dy[i] for every
  * i < outSize whose index falls in it. Threads given disjoint ranges covering [0, inSize) compute
  * exactly maxPoolBackward between them (each dx element receives its terms in the same order).
+ * Returns how many indices >= 0 fell outside [lo, hi): a thread given only the outputs of its own
+ * images (dy, argmax offset to them) expects 0, and anything else means the split was invalid.
  */
-export function maxPoolBackwardRange(dy: usize, argmax: usize, dx: usize, outSize: i32, lo: i32, hi: i32): void {
-  if (hi <= lo) return;
-  memory.fill(dx + bytesOf(lo), 0, bytesOf(hi - lo));
+export function maxPoolBackwardRange(dy: usize, argmax: usize, dx: usize, outSize: i32, lo: i32, hi: i32): i32 {
+  if (hi > lo) memory.fill(dx + bytesOf(lo), 0, bytesOf(hi - lo));
   const span = <u32>(hi - lo);
+  let outside = 0;
   for (let i = 0; i < outSize; i++) {
     const idx = load<i32>(argmax + bytesOf(i));
     if (<u32>(idx - lo) < span) {
       const p = dx + bytesOf(idx);
       store<f32>(p, load<f32>(p) + load<f32>(dy + bytesOf(i)));
+    } else if (idx >= 0) {
+      outside++;
     }
   }
+  return outside;
 }
 
 /**
