@@ -180,6 +180,20 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
             const dy = bufs.f32(outSize, uniform(rand, outSize));
             r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackward(dy, argmax, dx, outSize, inSize), k);
             expectExact(r.threaded[0], r.single[0], `maxPoolBackward ${what}`);
+            // The argmax our maxPoolForward wrote: split by images (each thread its own outputs)...
+            const ownArgmax = bufs.f32(outSize), ownY = bufs.f32(outSize);
+            k.maxPoolForward(xq, ownY, ownArgmax, batch, g.h, g.w, c, g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW);
+            const pool = backend.pool!;
+            let calls = pool.splitCalls;
+            r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackward(dy, ownArgmax, dx, outSize, inSize), k);
+            expectExact(r.threaded[0], r.single[0], `maxPoolBackward by images ${what}`);
+            if (batch > 1) expect(pool.splitCalls - calls, 'one split call, no redo').toBe(1);
+            // ...unless it was overwritten since: reversed, image b's outputs point into other images.
+            arena.i32.set(bufs.readI32(ownArgmax, outSize).reverse(), ownArgmax >> 2);
+            calls = pool.splitCalls;
+            r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackward(dy, ownArgmax, dx, outSize, inSize), k);
+            expectExact(r.threaded[0], r.single[0], `maxPoolBackward after argmax was overwritten ${what}`);
+            if (batch > 1) expect(pool.splitCalls - calls, 'redone by dx ranges').toBe(2);
             bufs.done();
           }
         }

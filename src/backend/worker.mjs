@@ -5,12 +5,12 @@
 //
 // It instantiates the engine's compiled WebAssembly.Module on the engine's one shared Memory, then
 // loops: wait until the caller bumps this thread's request number, call the export it names with
-// the arguments it wrote, publish the request number as done. Every call is synchronous; an error
+// the arguments it wrote, publish its i32 result and the request number as done. Every call is synchronous; an error
 // (a WASM trap, say) is written to this thread's error area for the caller to throw.
 import { workerData } from 'node:worker_threads';
 
 const { module, memory, control, ops, index, layout } = workerData;
-const { INTS, REQ, DONE, STATUS, OP, READY, ERROR_LEN, ARGS, ARGS_OFFSET, ERROR_OFFSET, ERROR_BYTES, SPIN } = layout;
+const { INTS, REQ, DONE, STATUS, OP, READY, ERROR_LEN, RESULT, ARGS, ARGS_OFFSET, ERROR_OFFSET, ERROR_BYTES, SPIN_MS } = layout;
 
 const ctl = new Int32Array(control);
 const base = index * INTS;
@@ -47,7 +47,13 @@ if (fns) {
     // Spin briefly first: kernel calls of a training step come back to back, and a thread that
     // never went to sleep starts its share sooner than one woken from a futex.
     let req = Atomics.load(ctl, base + REQ);
-    for (let i = 0; req === seen && i < SPIN; i++) req = Atomics.load(ctl, base + REQ);
+    if (req === seen) {
+      const until = performance.now() + SPIN_MS;
+      for (let i = 1; req === seen; i++) {
+        if ((i & 63) === 0 && performance.now() > until) break;
+        req = Atomics.load(ctl, base + REQ);
+      }
+    }
     while (req === seen) {
       Atomics.wait(ctl, base + REQ, seen);
       req = Atomics.load(ctl, base + REQ);
@@ -57,7 +63,8 @@ if (fns) {
     let status = 0;
     try {
       const a = args;
-      fns[ctl[base + OP]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
+      const result = fns[ctl[base + OP]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
+      ctl[base + RESULT] = typeof result === 'number' ? result : 0;
     } catch (error) {
       reportError(error);
       status = 1;
