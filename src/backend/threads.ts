@@ -14,10 +14,12 @@
 //   gemmNN, gemmNT, gemmNNBias  bands of M (rows of A and C), multiples of the 8-row micro-tile, each
 //                               thread in its own GEMM scratch slot. The K blocking does not depend
 //                               on M, so the result is bit-identical to one thread.
-//   gemmTN                      bands of K (the long batch·positions dimension of weight gradients):
-//                               the caller writes C (honouring accumulate), thread t a partial
-//                               [m, n] product in its own buffer, which the caller then adds to C
-//                               in thread order. Differs from one thread in rounding only.
+//   gemmTN                      bands of K when K is the long side (the weight gradients of
+//                               convolutions, K = batch·positions): the caller writes C (honouring
+//                               accumulate), thread t a partial [m, n] product in its own buffer,
+//                               which the caller then adds to C in thread order: differs from one
+//                               thread in rounding only. Bands of M (rows of C, bit-identical)
+//                               when M >= K (dense layers' weight gradients, K = batch).
 //   colSum                      bands of rows, partial sums added the same way.
 //   im2col, col2im, translateImages, gatherRows, maxPoolForward
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
@@ -44,12 +46,14 @@ export const PARTIAL_FLOATS = 1 << 20;
 
 /** The exports a worker can be asked to call, by index. */
 const OPS = [
-  'gemmNNAt', 'gemmNTAt', 'gemmTNAt', 'gemmNNBiasAt',
+  'gemmNNAt', 'gemmNTAt', 'gemmTNAt', 'gemmNNBiasAt', 'gemmStridedAt',
   'im2col', 'col2im', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'translateImages', 'gatherRows',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
 type OpName = (typeof OPS)[number];
 const OP = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<OpName, number>;
+/** gemmStridedAt's form code for C = Aᵀ·B. */
+const FORM_TN = 2;
 
 /** Control block layout, shared with worker.mjs. Each thread's ints fill their own 128-byte lines. */
 const INTS = 32; // Int32 per thread
@@ -361,6 +365,18 @@ export class ThreadPool {
         if (!gemmRows(OP.gemmNNBiasAt, a, b, c, m, k, n, relu, bias)) one.gemmNNBias(a, b, bias, c, m, k, n, relu);
       },
       gemmTN: (a, b, c, m, k, n, accumulate) => {
+        // Bands of M (columns of Aᵀ, rows of C: gemmStridedAt with lda = m) when M is the long side
+        // or C is too big for the partial buffers: bit-identical, but each thread packs all of B. K
+        // bands otherwise (the weight gradients of convolutions, K = batch·positions): no repeated
+        // packing, but partial products to add. Measured: conv2's 288x15488x64 1.89x by K vs 1.79x
+        // by M; a dense layer's 784x128x128 1.73x by M vs 1.23x by K.
+        if (m >= 16 && (m >= k || m * n > PARTIAL_FLOATS)) {
+          const p = this.parts(2 * m * k * n, this.minFlopsPerThread, Math.floor(m / 8));
+          if (p < 2) return one.gemmTN(a, b, c, m, k, n, accumulate);
+          const s = this.slots;
+          this.run(OP.gemmStridedAt, bands(m, p, 8), (lo, hi, t) => [FORM_TN, a + lo * F, b, c + lo * n * F, hi - lo, k, n, m, n, n, accumulate ? 1 : 0, 0, s[t]]);
+          return;
+        }
         const p = m * n > PARTIAL_FLOATS ? 1 : this.parts(2 * m * k * n, this.minFlopsPerThread, Math.floor(k / 8));
         if (p < 2) return one.gemmTN(a, b, c, m, k, n, accumulate);
         const s = this.slots;
