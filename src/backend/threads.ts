@@ -267,7 +267,7 @@ export class ThreadPool {
     // Always wait for every worker, even after an error: none may still be writing when we return.
     let workerError: string | null = null;
     for (let t = 1; t < parts; t++) {
-      this.await(t, seq);
+      this.waitFor(t, seq);
       if (ctl[t * INTS + STATUS] !== 0) workerError ??= `kernel thread ${t}: ${this.error(t)}`;
       result += ctl[t * INTS + RESULT];
     }
@@ -276,7 +276,7 @@ export class ThreadPool {
     return result;
   }
 
-  private await(t: number, seq: number): void {
+  private waitFor(t: number, seq: number): void {
     const ctl = this.ctl;
     const i = t * INTS + DONE;
     let done = Atomics.load(ctl, i);
