@@ -240,6 +240,39 @@ export function mul(a: usize, b: usize, out: usize, n: i32): void {
   for (; i < bytes; i += 4) store<f32>(out + i, load<f32>(a + i) * load<f32>(b + i));
 }
 
+/**
+ * Inverted-dropout mask: mask[i] = u < rate ? 0 : scale, u = the hash of (seed, start + i) in
+ * [0, 1). The hash (a multiplicative index spread, then the "lowbias32" mixer) needs no state, so
+ * any range can be filled on its own, four lanes at a time.
+ */
+export function dropoutMask(mask: usize, n: i32, rate: f32, scale: f32, seed: i32, start: i32): void {
+  const rateV = f32x4.splat(rate);
+  const scaleV = f32x4.splat(scale);
+  const zero = f32x4.splat(0);
+  const lanes = i32x4(0, 1, 2, 3);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    let x = v128.xor(i32x4.splat(seed), i32x4.mul(i32x4.add(i32x4.splat(start + i), lanes), i32x4.splat(0x9e3779b9)));
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    x = i32x4.mul(x, i32x4.splat(0x7feb352d));
+    x = v128.xor(x, i32x4.shr_u(x, 15));
+    x = i32x4.mul(x, i32x4.splat(0x846ca68b));
+    x = v128.xor(x, i32x4.shr_u(x, 16));
+    const u = f32x4.mul(f32x4.convert_i32x4_u(i32x4.shr_u(x, 8)), f32x4.splat(1.0 / 16777216.0));
+    v128.store(mask + bytesOf(i), v128.bitselect(zero, scaleV, f32x4.lt(u, rateV)));
+  }
+  for (; i < n; i++) {
+    let x = <u32>seed ^ (<u32>(start + i) * 0x9e3779b9);
+    x ^= x >>> 16;
+    x *= 0x7feb352d;
+    x ^= x >>> 15;
+    x *= 0x846ca68b;
+    x ^= x >>> 16;
+    const u = <f32>(x >>> 8) * (1.0 / 16777216.0);
+    store<f32>(mask + bytesOf(i), u < rate ? 0 : scale);
+  }
+}
+
 /** x[i] *= alpha */
 export function scale(x: usize, n: i32, alpha: f32): void {
   const av = f32x4.splat(alpha);

@@ -13,5 +13,5 @@ export { ReLU, Softmax } from './layers/activations.ts';
 export { SGD } from './optimizers/sgd.ts';
 export { Adam } from './optimizers/adam.ts';
 export { Optimizer } from './optimizers/optimizer.ts';
-export { getBackend } from './backend/index.ts';
+export { getBackend, setDefaultThreads, closeThreads } from './backend/index.ts';
 export type { Backend, BackendName } from './backend/index.ts';

@@ -251,6 +251,24 @@ describe.each(wasm)('$name WASM build vs reference', ({ kernels }) => {
     }
   });
 
+  test('dropoutMask (exact; a range filled alone equals the same range of the whole mask)', () => {
+    for (const n of SIZES) {
+      for (const [rate, seed] of [[0.5, 12345], [0.25, -7], [0, 1], [0.9, 2 ** 31 - 1]] as const) {
+        const bufs = new Buffers(arena);
+        const outR = bufs.f32(n), outW = bufs.f32(n);
+        reference.dropoutMask(outR, n, rate, 1 / (1 - rate), seed, 11);
+        kernels.dropoutMask(outW, n, rate, 1 / (1 - rate), seed, 11);
+        const expected = bufs.read(outR, n);
+        expectExact(bufs.read(outW, n), expected, `dropoutMask ${n} rate ${rate}`);
+        const tail = Math.floor(n / 3);
+        const part = bufs.f32(n - tail);
+        kernels.dropoutMask(part, n - tail, rate, 1 / (1 - rate), seed, 11 + tail);
+        expectExact(bufs.read(part, n - tail), expected.subarray(tail), `dropoutMask range ${n}`);
+        bufs.done();
+      }
+    }
+  });
+
   test('scale and axpy', () => {
     const rand = rng(10);
     for (const n of SIZES) {
@@ -339,6 +357,25 @@ describe.each(wasm)('$name WASM build vs reference', ({ kernels }) => {
 });
 
 /** The update formulas of kernels.ts, written out in float64, over 3 iterations. */
+describe('dropoutMask statistics (reference)', () => {
+  test('drops about `rate` of the values, keeps the rest at 1/(1 − rate), and a new seed gives a new mask', () => {
+    const bufs = new Buffers(arena);
+    const n = 100_000;
+    const a = bufs.f32(n), b = bufs.f32(n);
+    reference.dropoutMask(a, n, 0.3, 1 / 0.7, 1, 0);
+    reference.dropoutMask(b, n, 0.3, 1 / 0.7, 2, 0);
+    const ma = bufs.read(a, n), mb = bufs.read(b, n);
+    const dropped = ma.filter((v) => v === 0).length;
+    expect(dropped / n).toBeGreaterThan(0.29);
+    expect(dropped / n).toBeLessThan(0.31);
+    expect(ma.every((v) => v === 0 || v === Math.fround(1 / 0.7))).toBe(true);
+    let same = 0;
+    for (let i = 0; i < n; i++) if ((ma[i] === 0) === (mb[i] === 0)) same++;
+    expect(same / n).toBeLessThan(0.62); // independent masks agree on 0.3² + 0.7² = 58%
+    bufs.done();
+  });
+});
+
 describe.each([{ name: 'reference', kernels: reference }, ...wasm])('$name optimizers vs explicit formula steps', ({ kernels }) => {
   const n = 5;
   const w0 = [0.5, -0.25, 1, 0, -2];

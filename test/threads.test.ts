@@ -234,6 +234,7 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
         check('relu in place', [{ n, init: xv }], (kn, [o]) => kn.relu(o, o, n));
         check('reluBackward', [{ n }], (kn, [o]) => kn.reluBackward(x, y, o, n));
         check('mul', [{ n }], (kn, [o]) => kn.mul(x, y, o, n));
+        check('dropoutMask', [{ n }], (kn, [o]) => kn.dropoutMask(o, n, 0.5, 2, 987654, 3));
         check('scale', [{ n, init: xv }], (kn, [o]) => kn.scale(o, n, 0.37));
         check('axpy', [{ n, init: yv }], (kn, [o]) => kn.axpy(x, o, n, -1.5));
         for (const [momentum, nesterov] of [[0, 0], [0.9, 0], [0.9, 1]]) {

@@ -42,6 +42,12 @@ export interface Kernels {
   argmaxRows(x: number, out: number, rows: number, cols: number): void;
   /** out[i] = a[i] · b[i] (dropout: a mask of 0 or 1/(1 − rate)); out may equal a or b. */
   mul(a: number, b: number, out: number, n: number): void;
+  /**
+   * Inverted-dropout mask: mask[i] = 0 where u < rate, else scale, with u in [0, 1) the hash of
+   * (seed, start + i) (see dropoutUniform in reference/elementwise.ts). A counter-based generator:
+   * any range can be computed on its own, so threads split it and every backend agrees bit for bit.
+   */
+  dropoutMask(mask: number, n: number, rate: number, scale: number, seed: number, start: number): void;
   /** x[i] *= alpha */
   scale(x: number, n: number, alpha: number): void;
   /** y[i] += alpha · x[i] */
@@ -99,7 +105,7 @@ export interface Kernels {
 export const KERNEL_NAMES = [
   'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
-  'softmaxCrossEntropy', 'argmaxRows', 'mul', 'scale', 'axpy', 'gatherRows',
+  'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
   'im2col', 'col2im', 'maxPoolForward', 'maxPoolBackward', 'translateImages',
   'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

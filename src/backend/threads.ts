@@ -27,7 +27,7 @@
 //   maxPoolBackward             bands of images when argmax came from this object's maxPoolForward
 //                               (checked by the kernel), else bands of dx, each thread scanning every
 //                               output for the argmax in its band (maxPoolBackwardRange): bit-identical.
-//   relu, reluBackward, mul, scale, axpy, biasAdd, biasRelu, sgdUpdate, adamUpdate
+//   relu, reluBackward, mul, dropoutMask, scale, axpy, biasAdd, biasRelu, sgdUpdate, adamUpdate
 //                               ranges (rows for the bias kernels): bit-identical.
 // Everything else (softmax, the loss, argmaxRows), and every call below the thresholds, runs on the
 // calling thread: a dispatch costs ~5-30 us, so small calls are faster alone.
@@ -48,7 +48,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 const OPS = [
   'gemmNNAt', 'gemmNTAt', 'gemmTNAt', 'gemmNNBiasAt', 'gemmStridedAt',
   'im2col', 'col2im', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'translateImages', 'gatherRows',
-  'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
+  'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
 type OpName = (typeof OPS)[number];
 const OP = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<OpName, number>;
@@ -417,6 +417,11 @@ export class ThreadPool {
         const r = ranges(n);
         if (!r) return one.mul(a, b, out, n);
         this.run(OP.mul, r, (lo, hi) => [a + lo * F, b + lo * F, out + lo * F, hi - lo]);
+      },
+      dropoutMask: (mask, n, rate, scale, seed, start) => {
+        const r = ranges(n);
+        if (!r) return one.dropoutMask(mask, n, rate, scale, seed, start);
+        this.run(OP.dropoutMask, r, (lo, hi) => [mask + lo * F, hi - lo, rate, scale, seed, start + lo]);
       },
       scale: (x, n, alpha) => {
         const r = ranges(n);

@@ -5,13 +5,15 @@ import { loadMnistSplit } from '../data/mnist.ts';
 import { parseArgs, formatHelp, type FlagSpecs } from './args.ts';
 import { evaluateOnTest, formatTestResult } from './evaluation.ts';
 import { writeRunReport } from './report.ts';
-import { runCli } from './run.ts';
+import { runCli, useEngineFlags } from './run.ts';
 
 const FLAGS = {
   model: { type: 'string', required: true, valueName: 'DIR', help: 'folder with model.json and weights.bin' },
   dataDir: { type: 'string', valueName: 'DIR', help: 'folder with the MNIST IDX files (default: $MNIST_DIR, else data/mnist)' },
   limitTest: { type: 'int', min: 1, help: 'use only the first N test images' },
   report: { type: 'boolean', default: true, help: 'write report.html and its pictures into the model folder (--no-report skips it)' },
+  threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core; also ENGINE_THREADS)' },
+  simd: { type: 'enum', values: ['auto', 'plain', 'relaxed'], default: 'auto', help: 'WASM build: relaxed SIMD (fused multiply-add) when the runtime has it, or force one (also ENGINE_SIMD)' },
 } as const satisfies FlagSpecs;
 
 async function main(): Promise<void> {
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     console.log(formatHelp(FLAGS, { usage: 'npm run evaluate -- --model DIR [flags]', description: 'Evaluate a saved model on the MNIST test set.' }));
     return;
   }
+  useEngineFlags(flags);
   const model = await loadModel(flags.model);
   model.summary();
   const test = await loadMnistSplit('test', { dataDir: flags.dataDir, limit: flags.limitTest });

@@ -50,7 +50,7 @@ export function formatTestResult(result: TestResult): string {
   ].join('\n');
 }
 
-export function machineInfo(model: Sequential): { cpu: string; cores: number; node: string; platform: string; simd: string } {
+export function machineInfo(model: Sequential): { cpu: string; cores: number; node: string; platform: string; simd: string; threads: number } {
   const cpu = cpus();
   return {
     cpu: cpu[0]?.model.trim() ?? 'unknown',
@@ -58,5 +58,6 @@ export function machineInfo(model: Sequential): { cpu: string; cores: number; no
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     simd: model.backend.flavor,
+    threads: model.backend.threads,
   };
 }

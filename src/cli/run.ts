@@ -1,6 +1,7 @@
 // How every CLI ends: a mistake in the flags or the input is one line on stderr that says the
 // fix, never a stack trace; anything else unexpected keeps its stack for a bug report.
 import { ArgsError } from './args.ts';
+import { setDefaultThreads } from '../backend/index.ts';
 
 export function runCli(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
@@ -9,4 +10,14 @@ export function runCli(main: () => Promise<void>): void {
     if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = error instanceof ArgsError ? 2 : 1;
   });
+}
+
+/**
+ * Applies --threads and --simd before the engine compiles its kernels. The CLIs use every core
+ * unless told otherwise (ENGINE_THREADS and ENGINE_SIMD still apply when the flags are absent).
+ */
+export function useEngineFlags(flags: { threads?: number; simd?: string }): void {
+  if (flags.threads !== undefined) process.env.ENGINE_THREADS = String(flags.threads);
+  else setDefaultThreads('all');
+  if (flags.simd && flags.simd !== 'auto') process.env.ENGINE_SIMD = flags.simd;
 }

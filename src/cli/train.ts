@@ -11,7 +11,7 @@ import { ProgressBar } from './progress.ts';
 import { PRESETS, REFERENCE_ACCURACY, type PresetName } from './presets.ts';
 import { evaluateOnTest, formatTestResult, machineInfo } from './evaluation.ts';
 import { writeRunReport } from './report.ts';
-import { runCli } from './run.ts';
+import { runCli, useEngineFlags } from './run.ts';
 import type { EpochLogs } from '../model/sequential.ts';
 
 const FLAGS = {
@@ -27,6 +27,8 @@ const FLAGS = {
   report: { type: 'boolean', default: true, help: 'write report.html and its pictures (--no-report skips it)' },
   limitTrain: { type: 'int', min: 1, help: 'use only the first N training images (quick runs)' },
   limitTest: { type: 'int', min: 1, help: 'use only the first N test images (quick runs)' },
+  threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core; also ENGINE_THREADS)' },
+  simd: { type: 'enum', values: ['auto', 'plain', 'relaxed'], default: 'auto', help: 'WASM build: relaxed SIMD (fused multiply-add) when the runtime has it, or force one (also ENGINE_SIMD)' },
 } as const satisfies FlagSpecs;
 
 async function main(): Promise<void> {
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     console.log(formatHelp(FLAGS, { usage: 'npm run train -- [flags]', description: 'Train an MNIST classifier.' }));
     return;
   }
+  useEngineFlags(flags);
   const presetName = flags.model as PresetName;
   const preset = PRESETS[presetName];
   const epochs = flags.epochs ?? preset.epochs;
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
   console.log(`\nMNIST from ${data.dataDir}: ${train.images.shape[0]} training, ${test.images.shape[0]} test images`);
   console.log(
     `training ${presetName} for ${epochs} epochs: Adam(lr ${flags.learningRate}), batch ${flags.batchSize}, ` +
-      `random shifts ±${randomShift}px, validation split ${flags.validationSplit}, seed ${flags.seed}, ${model.backend.flavor} SIMD\n`,
+      `random shifts ±${randomShift}px, validation split ${flags.validationSplit}, seed ${flags.seed}, ${model.backend.flavor} SIMD, ${model.backend.threads} thread(s)\n`,
   );
 
   model.compile({ optimizer: new Adam({ learningRate: flags.learningRate }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });

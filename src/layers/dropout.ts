@@ -48,10 +48,9 @@ export class Dropout extends Layer {
     this.masked = training && this.rate > 0;
     if (!this.masked) return x;
     const n = batch * this.size;
-    const mask = this.backend.arena.f32At(this.mask, n);
-    const rng = (this.rng ??= new Random(0));
-    const keep = 1 / (1 - this.rate);
-    for (let i = 0; i < n; i++) mask[i] = rng.next() < this.rate ? 0 : keep;
+    // A fresh seed per step from the model's generator; the kernel hashes (seed, i) into the mask.
+    const seed = (this.rng ??= new Random(0)).int(2 ** 32) | 0;
+    this.kernels.dropoutMask(this.mask, n, this.rate, 1 / (1 - this.rate), seed, 0);
     this.kernels.mul(x, this.mask, this.y, n);
     return this.y;
   }

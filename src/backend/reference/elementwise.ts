@@ -5,7 +5,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ElementwiseKernels = Pick<Kernels, 'biasAdd' | 'biasRelu' | 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'scale' | 'axpy' | 'gatherRows' | 'sgdUpdate' | 'adamUpdate'>;
+type ElementwiseKernels = Pick<Kernels, 'biasAdd' | 'biasRelu' | 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'dropoutMask' | 'scale' | 'axpy' | 'gatherRows' | 'sgdUpdate' | 'adamUpdate'>;
 
 export function referenceElementwise(arena: Arena): ElementwiseKernels {
   /** softmax of f[x .. x+cols) into f[y .. y+cols) (float indices); y may equal x. */
@@ -104,6 +104,12 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
       for (let i = 0; i < n; i++) f[O + i] = f[A + i] * f[B + i];
     },
 
+    dropoutMask(mask, n, rate, scale, seed, start) {
+      const f = arena.f32;
+      const r = Math.fround(rate), keep = Math.fround(scale);
+      for (let i = 0; i < n; i++) f[(mask >> 2) + i] = dropoutUniform(seed, start + i) < r ? 0 : keep;
+    },
+
     scale(x, n, alpha) {
       const f = arena.f32;
       const X = x >> 2;
@@ -148,4 +154,19 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
       }
     },
   };
+}
+
+/**
+ * A uniform number in [0, 1) for (seed, index), with 24 random bits: the index spread by the golden
+ * ratio, then Chris Wellons's "lowbias32" integer mixer. Stateless, so a dropout mask can be made in
+ * any order, range by range, by any thread.
+ */
+export function dropoutUniform(seed: number, index: number): number {
+  let x = (seed ^ Math.imul(index, 0x9e3779b9)) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return (x >>> 8) / 16777216;
 }
