@@ -3,6 +3,8 @@ export { Tensor } from './tensor.ts';
 export { Sequential } from './model/sequential.ts';
 export type { SequentialOptions, CompileArgs, FitArgs, History, EpochLogs, BatchLogs, LossName, Labels } from './model/sequential.ts';
 export { loadModel } from './model/serialization.ts';
+export { loadMnist } from './data/mnist.ts';
+export type { MnistData, MnistSplit, LoadMnistOptions } from './data/mnist.ts';
 export { Layer } from './layers/layer.ts';
 export { Dense } from './layers/dense.ts';
 export { Conv2D } from './layers/conv2d.ts';
