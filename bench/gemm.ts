@@ -11,6 +11,7 @@ import b from 'benny';
 import { getBackend, type Kernels } from '../src/backend/index.ts';
 import { compileKernels, instantiateKernels, relaxedSimdSupported, wasmKernels, type SimdFlavor } from '../src/backend/wasm.ts';
 import type { BenchContext } from './index.ts';
+import { Random } from '../src/random.ts';
 
 type Shape = [m: number, k: number, n: number];
 type Form = 'gemmNN' | 'gemmNT' | 'gemmTN';
@@ -58,16 +59,10 @@ interface CaseResult {
   cpuSlicesGflops: number[];
 }
 
-/** mulberry32, for reproducible operands. */
+/** Reproducible operands from the engine's seeded generator. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** Every kernel set to measure, all over the one arena. */

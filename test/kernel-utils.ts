@@ -4,17 +4,12 @@ import { expect } from 'vitest';
 import { getBackend, type Kernels } from '../src/backend/index.ts';
 import type { Arena } from '../src/backend/memory.ts';
 import { compileKernels, instantiateKernels, relaxedSimdSupported, wasmKernels, type SimdFlavor } from '../src/backend/wasm.ts';
+import { Random } from '../src/random.ts';
 
-/** mulberry32: a small, fast, seeded PRNG with uniform output in [0, 1). */
+/** Uniform floats in [0, 1) from the engine's seeded generator (src/random.ts). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** Uniform values in [lo, hi). */

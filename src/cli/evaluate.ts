@@ -5,15 +5,14 @@ import { loadMnistSplit } from '../data/mnist.ts';
 import { parseArgs, formatHelp, type FlagSpecs } from './args.ts';
 import { evaluateOnTest, formatTestResult } from './evaluation.ts';
 import { writeRunReport } from './report.ts';
-import { runCli, useEngineFlags } from './run.ts';
+import { ENGINE_FLAGS, runCli, useEngineFlags } from './run.ts';
 
 const FLAGS = {
   model: { type: 'string', required: true, valueName: 'DIR', help: 'folder with model.json and weights.bin' },
   dataDir: { type: 'string', valueName: 'DIR', help: 'folder with the MNIST IDX files (default: $MNIST_DIR, else data/mnist)' },
   limitTest: { type: 'int', min: 1, help: 'use only the first N test images' },
   report: { type: 'boolean', default: true, help: 'write report.html and its pictures into the model folder (--no-report skips it)' },
-  threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core; also ENGINE_THREADS)' },
-  simd: { type: 'enum', values: ['auto', 'plain', 'relaxed'], default: 'auto', help: 'WASM build: relaxed SIMD (fused multiply-add) when the runtime has it, or force one (also ENGINE_SIMD)' },
+  ...ENGINE_FLAGS,
 } as const satisfies FlagSpecs;
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 // How every CLI ends: a mistake in the flags or the input is one line on stderr that says the
 // fix, never a stack trace; anything else unexpected keeps its stack for a bug report.
-import { ArgsError } from './args.ts';
+import { ArgsError, type FlagSpecs } from './args.ts';
 import { setDefaultThreads } from '../backend/index.ts';
 
 export function runCli(main: () => Promise<void>): void {
@@ -11,6 +11,12 @@ export function runCli(main: () => Promise<void>): void {
     process.exitCode = error instanceof ArgsError ? 2 : 1;
   });
 }
+
+/** The flags that choose how the engine runs, shared by the CLIs that train or evaluate. */
+export const ENGINE_FLAGS = {
+  threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core; also ENGINE_THREADS)' },
+  simd: { type: 'enum', values: ['auto', 'plain', 'relaxed'], default: 'auto', help: 'WASM build: relaxed SIMD (fused multiply-add) when the runtime has it, or force one (also ENGINE_SIMD)' },
+} as const satisfies FlagSpecs;
 
 /**
  * Applies --threads and --simd before the engine compiles its kernels. The CLIs use every core

@@ -11,7 +11,7 @@ import { ProgressBar } from './progress.ts';
 import { PRESETS, REFERENCE_ACCURACY, type PresetName } from './presets.ts';
 import { evaluateOnTest, formatTestResult, machineInfo } from './evaluation.ts';
 import { writeRunReport } from './report.ts';
-import { runCli, useEngineFlags } from './run.ts';
+import { ENGINE_FLAGS, runCli, useEngineFlags } from './run.ts';
 import type { EpochLogs } from '../model/sequential.ts';
 
 const FLAGS = {
@@ -27,8 +27,7 @@ const FLAGS = {
   report: { type: 'boolean', default: true, help: 'write report.html and its pictures (--no-report skips it)' },
   limitTrain: { type: 'int', min: 1, help: 'use only the first N training images (quick runs)' },
   limitTest: { type: 'int', min: 1, help: 'use only the first N test images (quick runs)' },
-  threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core; also ENGINE_THREADS)' },
-  simd: { type: 'enum', values: ['auto', 'plain', 'relaxed'], default: 'auto', help: 'WASM build: relaxed SIMD (fused multiply-add) when the runtime has it, or force one (also ENGINE_SIMD)' },
+  ...ENGINE_FLAGS,
 } as const satisfies FlagSpecs;
 
 async function main(): Promise<void> {

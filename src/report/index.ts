@@ -7,13 +7,15 @@
  * Every picture is built once as SVG (./charts.ts, ./grids.ts), inlined into
  * the page (./html.ts) and rasterised to PNG (./raster.ts).
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparisonBars, confusionHeatmap, decimalsFor, lineChart, percent } from './charts.ts';
 import { digitGrid, filterGrid, type DigitTile } from './grids.ts';
 import { formatDuration, fmtNumber, renderPage, table, type Card, type PageSection } from './html.ts';
 import { svgToPng } from './raster.ts';
 import { COLORS, esc, standaloneSvg, type Figure } from './svg.ts';
+import { Random } from '../random.ts';
+import { writeFileAtomic } from '../atomic.ts';
 
 export interface ReportInput {
   outDir: string;
@@ -119,16 +121,10 @@ export function mostConfidentMistakes(test: ReportInput['test'], limit = 36): Pr
   return out.slice(0, Math.max(0, limit));
 }
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
+/** Uniform floats in [0, 1) from the engine's seeded generator (src/random.ts). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** `k` distinct indices from [0, n), chosen by a seeded partial Fisher–Yates shuffle, in ascending order. */
@@ -398,18 +394,6 @@ export function buildReport(input: ReportInput): BuiltReport {
       ').',
   });
   return { html, figures };
-}
-
-/** Writes `data` to `path` atomically: a temporary file in the same folder, then a rename over the target. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /**
