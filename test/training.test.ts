@@ -1,6 +1,7 @@
 // Training end to end on small synthetic data: it learns, it is deterministic, both backends agree,
 // and bad input is refused with errors that say what is wrong.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { getBackend } from '../src/backend/index.ts';
 import { Sequential, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Softmax, ReLU, Adam, SGD, Tensor } from '../src/index.ts';
 import type { BackendName } from '../src/backend/index.ts';
 import { Random } from '../src/random.ts';
@@ -147,6 +148,20 @@ describe('training', () => {
     model.trainOnBatch(data.x.slice(0, 16), data.y.subarray(0, 16));
     model.trainOnBatch(data.x.slice(16, 32), data.y.subarray(16, 32));
     expect(arena.allocations).toBe(before);
+  });
+
+  it('no layer computes a dL/dx that nobody uses: Flatten → Dense skips the Dense\'s dx product', () => {
+    const kernels = getBackend('reference').kernels;
+    const spy = vi.spyOn(kernels, 'gemmNT');
+    try {
+      const model = new Sequential([new Flatten({ inputShape: [2, 2, 1] }), new Dense({ units: 3, activation: 'relu' }), new Dense({ units: 2, activation: 'softmax' })], { backend: 'reference', seed: 1 });
+      model.compile({ optimizer: new SGD(), loss: 'sparseCategoricalCrossentropy' });
+      model.trainOnBatch(Tensor.zeros([4, 2, 2, 1]), [0, 1, 0, 1]);
+      // Only the second Dense passes a gradient down (to the first Dense); the first passes none.
+      expect(spy.mock.calls.map((c) => [c[3], c[4], c[5]])).toEqual([[4, 2, 3]]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('stopTraining set from a callback ends fit after the current batch', async () => {

@@ -388,10 +388,25 @@ export class Sequential {
           `this batch's update (try a lower learning rate, or check the inputs for NaN)`,
       );
     }
-    let dy = last.backwardFromLogits(plan.dLogits, batch, layers.length > 1);
-    for (let i = layers.length - 2; i >= 0; i--) dy = layers[i].backward(dy, batch, i > 0);
+    const needInputGrad = this.needsInputGrad();
+    let dy = last.backwardFromLogits(plan.dLogits, batch, needInputGrad[layers.length - 1]);
+    for (let i = layers.length - 2; i >= 0 && needInputGrad[i + 1]; i--) dy = layers[i].backward(dy, batch, needInputGrad[i]);
     optimizer.step();
     return { loss, correct: this.countCorrect(plan, batch) };
+  }
+
+  /**
+   * Whether each layer must compute dL/dx: only if some layer before it has parameters. Below the
+   * first such layer the gradient flows to nobody (a Flatten in front of a Dense, say, would
+   * otherwise cost the Dense a whole dx = dz·Wᵀ product per step).
+   */
+  private needsInputGrad(): boolean[] {
+    let paramsBelow = false;
+    return this.layers.map((layer) => {
+      const need = paramsBelow;
+      paramsBelow ||= layer.params.length > 0;
+      return need;
+    });
   }
 
   private forward(x: number, batch: number, training: boolean): number {
@@ -445,7 +460,8 @@ export class Sequential {
       dLogits: arena.allocF32(capacity * classes),
       predicted: arena.allocI32(capacity),
     };
-    this.layers.forEach((layer, i) => layer.allocate(capacity, i > 0));
+    const needInputGrad = this.needsInputGrad();
+    this.layers.forEach((layer, i) => layer.allocate(capacity, needInputGrad[i]));
     this.plan = plan;
     return plan;
   }
