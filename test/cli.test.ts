@@ -1,6 +1,6 @@
 // The command-line tools end to end on a small slice of the real MNIST: train → files on disk →
 // evaluate agrees → predict on PNGs drawn from test digits agrees with the model.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,29 @@ describe('npm run train / evaluate / predict', () => {
       if (Number(line.match(/: (\d) /)![1]) === expected[i]) agree++;
     });
     expect(agree).toBeGreaterThanOrEqual(11);
+  });
+
+  it('Ctrl-C (SIGINT) stops after the current batch and still evaluates and saves the model', async () => {
+    const dir = join(out, 'interrupted');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/train.ts'), '--model', 'cnn', '--data-dir', MNIST_DIR,
+      '--limit-train', '20000', '--limit-test', '500', '--out', dir, '--no-report'], { cwd: ROOT });
+    let stdout = '';
+    let scheduled = false;
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      // Interrupt once, after training has begun (the handler is installed before the first batch).
+      if (stdout.includes('training cnn for') && !scheduled) {
+        scheduled = true;
+        setTimeout(() => child.kill('SIGINT'), 1500);
+      }
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/training stopped by Ctrl-C in epoch 1 of 15, after batch \d+ of 141/);
+    expect(stdout).toMatch(/test accuracy: 0\.\d{4} \(\d+\/500\)/);
+    const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8'));
+    expect(metrics.stoppedEarly).toBe(true);
+    expect(existsSync(join(dir, 'model.json')) && existsSync(join(dir, 'weights.bin'))).toBe(true);
   });
 
   it('bad flags, bad values and a missing data folder each give a one-line error with the fix', async () => {

@@ -56,8 +56,10 @@ async function main(): Promise<void> {
   model.compile({ optimizer: new Adam({ learningRate: flags.learningRate }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const nTrain = train.images.shape[0] - Math.floor(train.images.shape[0] * flags.validationSplit);
   const progress = new ProgressBar({ epochs, stepsPerEpoch: Math.ceil(nTrain / flags.batchSize) });
+  const bar = progress.callbacks();
   const epochLogs: EpochLogs[] = [];
   let interrupted = false;
+  let batchesDone = 0; // in the current epoch
   const onSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
@@ -74,7 +76,10 @@ async function main(): Promise<void> {
       validationSplit: flags.validationSplit > 0 ? flags.validationSplit : undefined,
       shuffle: true,
       randomShift,
-      onBatchEnd: progress.callbacks().onBatchEnd,
+      onBatchEnd: (batch, logs) => {
+        batchesDone = batch + 1;
+        bar.onBatchEnd(batch, logs);
+      },
       onEpochEnd: (epoch, logs) => {
         epochLogs.push(logs);
         progress.onEpochEnd(epoch, logs);
@@ -85,7 +90,9 @@ async function main(): Promise<void> {
     progress.end();
   }
   const trainSeconds = (performance.now() - started) / 1000;
-  if (interrupted) console.log(`training stopped by Ctrl-C after ${epochLogs.length} complete epoch(s)`);
+  if (interrupted) {
+    console.log(`training stopped by Ctrl-C in epoch ${epochLogs.length} of ${epochs}, after batch ${batchesDone} of ${progress.stepsPerEpoch}`);
+  }
 
   const result = evaluateOnTest(model, test.images, test.labels);
   console.log(`\ntrained in ${trainSeconds.toFixed(1)}s\n`);
