@@ -211,11 +211,13 @@ export class Sequential {
     const arena = this.backend.arena;
     const mark = arena.mark();
     try {
-      // The training set goes into WASM memory once; each batch is then gathered there by a kernel.
+      // The training set and its labels go into WASM memory once; each batch is then gathered there by a kernel.
       const rowLen = product(this.inputShape);
       const n = train.x.shape[0];
       const data = arena.allocF32(n * rowLen);
       arena.f32.set(train.x.data, data >> 2);
+      const labels = arena.allocI32(n);
+      arena.i32.set(train.labels, labels >> 2);
       const order = new Int32Array(n).map((_, i) => i);
       const indices = arena.allocI32(batchSize);
       const shuffleRng = this.rng.fork();
@@ -245,8 +247,7 @@ export class Sequential {
             const [h, w, c] = this.inputShape;
             this.backend.kernels.translateImages(unshifted, plan.input, shifts, batch, h, w, c);
           }
-          const labelView = arena.i32At(plan.labels, batch);
-          for (let i = 0; i < batch; i++) labelView[i] = train.labels[batchOrder[i]];
+          this.backend.kernels.gatherRows(labels, indices, plan.labels, batch, 1); // copies the i32 bits as they are
           const result = this.trainStep(plan, batch, optimizer, epoch, step);
           lossSum += result.loss * batch;
           correct += result.correct;
