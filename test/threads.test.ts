@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { getBackend, type Backend, type Kernels } from '../src/backend/index.ts';
 import { bands, PARTIAL_FLOATS } from '../src/backend/threads.ts';
-import { Adam, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Sequential, Tensor } from '../src/index.ts';
+import { Adam, Sequential, Tensor } from '../src/index.ts';
+import { PRESETS } from '../src/cli/presets.ts';
 import { Random } from '../src/random.ts';
 import { Buffers, convGeometry, expectClose, expectExact, rng, uniform } from './kernel-utils.ts';
 
@@ -299,21 +300,8 @@ describe('default thresholds', () => {
 });
 
 describe('training', () => {
-  /** The Keras MNIST convnet (the cnn preset) on random 28x28 images. */
-  function cnn(threads: number): Sequential {
-    return new Sequential(
-      [
-        new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-        new MaxPooling2D({ poolSize: 2 }),
-        new Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }),
-        new MaxPooling2D({ poolSize: 2 }),
-        new Flatten(),
-        new Dropout({ rate: 0.5 }),
-        new Dense({ units: 10, activation: 'softmax' }),
-      ],
-      { seed: 3, threads },
-    );
-  }
+  /** The Keras MNIST convnet (the cnn preset), trained on random 28x28 images below. */
+  const cnn = (threads: number): Sequential => PRESETS.cnn.build(3, { threads });
   const data = (() => {
     const r = new Random(5);
     const n = 384;

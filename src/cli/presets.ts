@@ -4,7 +4,7 @@ import { Sequential, Flatten, Dense, Conv2D, MaxPooling2D, Dropout } from '../in
 export type PresetName = 'mlp' | 'cnn';
 
 export interface Preset {
-  build: (seed: number) => Sequential;
+  build: (seed: number, options?: { threads?: number | 'all' }) => Sequential;
   /** Epochs that reach the accuracy goals (MLP >= 98.0%, CNN >= 99.2% test accuracy). */
   epochs: number;
   /**
@@ -20,21 +20,21 @@ export const PRESETS: Record<PresetName, Preset> = {
     description: 'Flatten → Dense(128, relu) → Dense(10, softmax): the reference Keras MLP',
     epochs: 20,
     randomShift: 1,
-    build: (seed) =>
+    build: (seed, options = {}) =>
       new Sequential(
         [
           new Flatten({ inputShape: [28, 28, 1] }),
           new Dense({ units: 128, activation: 'relu' }),
           new Dense({ units: 10, activation: 'softmax' }),
         ],
-        { seed, name: 'mlp' },
+        { seed, name: 'mlp', ...options },
       ),
   },
   cnn: {
     description: 'the Keras MNIST convnet: Conv2D(32) → MaxPool → Conv2D(64) → MaxPool → Dropout(0.5) → Dense(10)',
     epochs: 15,
     randomShift: 1,
-    build: (seed) =>
+    build: (seed, options = {}) =>
       new Sequential(
         [
           new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
@@ -45,7 +45,7 @@ export const PRESETS: Record<PresetName, Preset> = {
           new Dropout({ rate: 0.5 }),
           new Dense({ units: 10, activation: 'softmax' }),
         ],
-        { seed, name: 'cnn' },
+        { seed, name: 'cnn', ...options },
       ),
   },
 };
