@@ -241,3 +241,139 @@ export function translateImages(src: usize, dst: usize, shifts: usize, batch: i3
     }
   }
 }
+
+// ---- Direct convolution of ONE input channel (stride 1, 'valid') ----
+// With c = 1 the im2col + GEMM lowering multiplies by a [kh·kw, filters] kernel: K = 9 for a 3x3
+// kernel, far too short a depth for the GEMM's blocking to pay. These two kernels convolve
+// directly instead: the filters of one output pixel sit side by side in NHWC (and in the Keras
+// kernel row of one tap), so one splatted input value times a v128 of kernel row updates 4 filters.
+// Filters go in blocks of 32 (8 v128 accumulators in registers), then of 4, then one at a time.
+
+// @ts-ignore: decorator
+@inline function madd4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(c, f32x4.mul(a, b));
+  }
+}
+
+/**
+ * y[b, oy, ox, f] = act(bias[f] + Σ_{ky, kx} x[b, oy + ky, ox + kx] · kernel[ky, kx, f]), x[batch, h, w]
+ * (one channel), kernel [kh, kw, filters], y [batch, outH, outW, filters] with outH = h − kh + 1 and
+ * outW = w − kw + 1; act = max(0, ·) if relu = 1. Each sum starts at bias and adds the taps in (ky, kx) order.
+ */
+export function conv2dC1Forward(x: usize, kernel: usize, bias: usize, y: usize, batch: i32, h: i32, w: i32,
+  kh: i32, kw: i32, outH: i32, outW: i32, filters: i32, relu: i32): void {
+  const fBytes = bytesOf(filters); // one kernel row (tap) and one output pixel
+  const f32s = filters & ~31, f4s = filters & ~3;
+  const zero = f32x4.splat(0);
+  let out = y;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++, out += fBytes) {
+        const win = x + bytesOf((b * h + oy) * w + ox); // the window's top-left pixel
+        let f = 0;
+        for (; f < f32s; f += 32) {
+          const fo = bytesOf(f);
+          let a0 = v128.load(bias + fo), a1 = v128.load(bias + fo, 16), a2 = v128.load(bias + fo, 32), a3 = v128.load(bias + fo, 48);
+          let a4 = v128.load(bias + fo, 64), a5 = v128.load(bias + fo, 80), a6 = v128.load(bias + fo, 96), a7 = v128.load(bias + fo, 112);
+          let k = kernel + fo;
+          for (let ky = 0; ky < kh; ky++) {
+            const row = win + bytesOf(ky * w);
+            for (let kx = 0; kx < kw; kx++, k += fBytes) {
+              const s = v128.load32_splat(row + bytesOf(kx));
+              a0 = madd4(s, v128.load(k), a0); a1 = madd4(s, v128.load(k, 16), a1);
+              a2 = madd4(s, v128.load(k, 32), a2); a3 = madd4(s, v128.load(k, 48), a3);
+              a4 = madd4(s, v128.load(k, 64), a4); a5 = madd4(s, v128.load(k, 80), a5);
+              a6 = madd4(s, v128.load(k, 96), a6); a7 = madd4(s, v128.load(k, 112), a7);
+            }
+          }
+          if (relu) {
+            a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+            a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
+          }
+          const o = out + fo;
+          v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+          v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
+        }
+        for (; f < f4s; f += 4) {
+          const fo = bytesOf(f);
+          let a = v128.load(bias + fo);
+          let k = kernel + fo;
+          for (let ky = 0; ky < kh; ky++) {
+            const row = win + bytesOf(ky * w);
+            for (let kx = 0; kx < kw; kx++, k += fBytes) a = madd4(v128.load32_splat(row + bytesOf(kx)), v128.load(k), a);
+          }
+          v128.store(out + fo, relu ? f32x4.max(a, zero) : a);
+        }
+        for (; f < filters; f++) {
+          const fo = bytesOf(f);
+          let a = load<f32>(bias + fo);
+          let k = kernel + fo;
+          for (let ky = 0; ky < kh; ky++) {
+            const row = win + bytesOf(ky * w);
+            for (let kx = 0; kx < kw; kx++, k += fBytes) a += load<f32>(row + bytesOf(kx)) * load<f32>(k);
+          }
+          store<f32>(out + fo, relu ? max(a, <f32>0) : a);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The kernel gradient of conv2dC1Forward: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f]
+ * (dK is overwritten). Summed per output row: for each (b, oy) and tap, the row's outW terms are added
+ * in registers (ox order), then that row sum is added to dK, rows in (b, oy) order. The row of dz
+ * (outW·filters floats) stays in L1 across the kh·kw taps.
+ */
+export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, batch: i32, h: i32, w: i32,
+  kh: i32, kw: i32, outH: i32, outW: i32, filters: i32): void {
+  const fBytes = bytesOf(filters);
+  const f32s = filters & ~31, f4s = filters & ~3;
+  memory.fill(dK, 0, bytesOf(kh * kw * filters));
+  let dzRow = dz;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++, dzRow += <usize>outW * fBytes) {
+      let k = dK; // dK[ky, kx, :]
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++, k += fBytes) {
+          const xRow = x + bytesOf((b * h + oy + ky) * w + kx); // x[b, oy + ky, kx + ox] at ox = 0
+          let f = 0;
+          for (; f < f32s; f += 32) {
+            const fo = bytesOf(f);
+            let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            let d = dzRow + fo;
+            for (let ox = 0; ox < outW; ox++, d += fBytes) {
+              const s = v128.load32_splat(xRow + bytesOf(ox));
+              a0 = madd4(s, v128.load(d), a0); a1 = madd4(s, v128.load(d, 16), a1);
+              a2 = madd4(s, v128.load(d, 32), a2); a3 = madd4(s, v128.load(d, 48), a3);
+              a4 = madd4(s, v128.load(d, 64), a4); a5 = madd4(s, v128.load(d, 80), a5);
+              a6 = madd4(s, v128.load(d, 96), a6); a7 = madd4(s, v128.load(d, 112), a7);
+            }
+            const o = k + fo;
+            v128.store(o, f32x4.add(v128.load(o), a0)); v128.store(o, f32x4.add(v128.load(o, 16), a1), 16);
+            v128.store(o, f32x4.add(v128.load(o, 32), a2), 32); v128.store(o, f32x4.add(v128.load(o, 48), a3), 48);
+            v128.store(o, f32x4.add(v128.load(o, 64), a4), 64); v128.store(o, f32x4.add(v128.load(o, 80), a5), 80);
+            v128.store(o, f32x4.add(v128.load(o, 96), a6), 96); v128.store(o, f32x4.add(v128.load(o, 112), a7), 112);
+          }
+          for (; f < f4s; f += 4) {
+            const fo = bytesOf(f);
+            let a = f32x4.splat(0);
+            let d = dzRow + fo;
+            for (let ox = 0; ox < outW; ox++, d += fBytes) a = madd4(v128.load32_splat(xRow + bytesOf(ox)), v128.load(d), a);
+            v128.store(k + fo, f32x4.add(v128.load(k + fo), a));
+          }
+          for (; f < filters; f++) {
+            const fo = bytesOf(f);
+            let a: f32 = 0;
+            let d = dzRow + fo;
+            for (let ox = 0; ox < outW; ox++, d += fBytes) a += load<f32>(xRow + bytesOf(ox)) * load<f32>(d);
+            store<f32>(k + fo, load<f32>(k + fo) + a);
+          }
+        }
+      }
+    }
+  }
+}

@@ -343,3 +343,117 @@ describe.each(wasm)('$name WASM translateImages vs reference (exact)', ({ kernel
     bufs.done();
   });
 });
+
+// ---- Direct convolution of one input channel (stride 1, 'valid') ----
+
+interface C1 { batch: number; h: number; w: number; kh: number; kw: number; filters: number }
+
+/** Awkward sizes: batch 1 and 3, images 3..30, kernels 1x1 to 5x5, filters at every block edge (32, 4, 1). */
+function c1Cases(): C1[] {
+  const out: C1[] = [];
+  const images = [[3, 3], [5, 4], [7, 11], [13, 6], [28, 28], [30, 17], [9, 30], [4, 5]];
+  let i = 0;
+  for (const [kh, kw] of [[1, 1], [2, 3], [3, 3], [5, 5]]) {
+    for (const filters of [1, 3, 4, 5, 8, 17, 32, 39, 64]) {
+      for (const batch of [1, 3]) {
+        // Two image sizes per (kernel, filters, batch), cycling through the list; each at least kh x kw.
+        for (let j = 0; j < 2; j++) {
+          const [h, w] = images[i++ % images.length];
+          if (h >= kh && w >= kw) out.push({ batch, h, w, kh, kw, filters });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Allocates x, kernel, bias, dz for one case; returns them with the output sizes. */
+function c1Buffers(bufs: Buffers, rand: () => number, g: C1) {
+  const outH = g.h - g.kh + 1, outW = g.w - g.kw + 1;
+  const xLen = g.batch * g.h * g.w, kLen = g.kh * g.kw * g.filters, yLen = g.batch * outH * outW * g.filters;
+  const xv = uniform(rand, xLen), kv = uniform(rand, kLen), bv = uniform(rand, g.filters), dzv = uniform(rand, yLen);
+  return {
+    outH, outW, xLen, kLen, yLen, xv, kv, bv, dzv,
+    x: bufs.f32(xLen, xv), kernel: bufs.f32(kLen, kv), bias: bufs.f32(g.filters, bv), dz: bufs.f32(yLen, dzv),
+  };
+}
+
+describe('reference conv2dC1Forward / conv2dC1KernelGrad equal im2col + gemmNNBias / gemmTN', () => {
+  test('on every case', () => {
+    const rand = rng(25);
+    for (const g of c1Cases().filter((_, i) => i % 3 === 0)) {
+      const bufs = new Buffers(arena);
+      const d = c1Buffers(bufs, rand, g);
+      const what = JSON.stringify(g);
+      const taps = g.kh * g.kw, rows = g.batch * d.outH * d.outW;
+      const cols = bufs.f32(rows * taps);
+      reference.im2col(d.x, cols, g.batch, g.h, g.w, 1, g.kh, g.kw, 1, 1, 0, 0, d.outH, d.outW);
+      for (const relu of [0, 1]) {
+        const yD = bufs.f32(d.yLen), yG = bufs.f32(d.yLen);
+        reference.conv2dC1Forward(d.x, d.kernel, d.bias, yD, g.batch, g.h, g.w, g.kh, g.kw, d.outH, d.outW, g.filters, relu);
+        reference.gemmNNBias(cols, d.kernel, d.bias, yG, rows, taps, g.filters, relu);
+        expectClose(bufs.read(yD, d.yLen), bufs.read(yG, d.yLen), { rtol: 1e-6, atol: 1e-6, what: `forward relu ${relu} ${what}` });
+      }
+      const dkD = bufs.f32(d.kLen), dkG = bufs.f32(d.kLen);
+      reference.conv2dC1KernelGrad(d.x, d.dz, dkD, g.batch, g.h, g.w, g.kh, g.kw, d.outH, d.outW, g.filters);
+      reference.gemmTN(cols, d.dz, dkG, taps, rows, g.filters, 0);
+      expectClose(bufs.read(dkD, d.kLen), bufs.read(dkG, d.kLen), { rtol: 1e-6, atol: 1e-5, what: `dK ${what}` });
+      bufs.done();
+    }
+  });
+});
+
+describe.each(wasm)('$name WASM conv2dC1Forward / conv2dC1KernelGrad vs reference', ({ kernels }) => {
+  test('forward (with and without ReLU) and kernel gradient on awkward sizes', () => {
+    const rand = rng(26);
+    for (const g of c1Cases()) {
+      const bufs = new Buffers(arena);
+      const d = c1Buffers(bufs, rand, g);
+      const what = JSON.stringify(g);
+      const taps = g.kh * g.kw;
+      const geo = [g.batch, g.h, g.w, g.kh, g.kw, d.outH, d.outW, g.filters] as const;
+      // Tolerances scale with Σ|terms| of each output: f32 sums (in a different order, with or
+      // without FMA) against the reference's float64 sums.
+      const fwdMag = new Float64Array(d.yLen);
+      for (let b = 0, o = 0; b < g.batch; b++) {
+        for (let oy = 0; oy < d.outH; oy++) {
+          for (let ox = 0; ox < d.outW; ox++) {
+            for (let f = 0; f < g.filters; f++, o++) {
+              let m = Math.abs(d.bv[f]);
+              for (let t = 0; t < taps; t++) {
+                const ky = Math.floor(t / g.kw), kx = t % g.kw;
+                m += Math.abs(d.xv[(b * g.h + oy + ky) * g.w + ox + kx] * d.kv[t * g.filters + f]);
+              }
+              fwdMag[o] = m;
+            }
+          }
+        }
+      }
+      for (const relu of [0, 1]) {
+        const yR = bufs.f32(d.yLen), yW = bufs.f32(d.yLen); // yW starts as guard values
+        reference.conv2dC1Forward(d.x, d.kernel, d.bias, yR, g.batch, g.h, g.w, g.kh, g.kw, d.outH, d.outW, g.filters, relu);
+        kernels.conv2dC1Forward(d.x, d.kernel, d.bias, yW, g.batch, g.h, g.w, g.kh, g.kw, d.outH, d.outW, g.filters, relu);
+        const yw = bufs.read(yW, d.yLen);
+        expectClose(yw, bufs.read(yR, d.yLen), { tol: (i) => 4e-7 * fwdMag[i], what: `forward relu ${relu} ${what}` });
+        if (relu) for (let i = 0; i < d.yLen; i++) if (!(yw[i] >= 0)) throw new Error(`negative after ReLU at ${i} ${what}`);
+      }
+      const dkMag = new Float64Array(d.kLen);
+      for (let b = 0; b < g.batch; b++) {
+        for (let oy = 0; oy < d.outH; oy++) {
+          for (let ox = 0; ox < d.outW; ox++) {
+            for (let t = 0; t < taps; t++) {
+              const xv = Math.abs(d.xv[(b * g.h + oy + Math.floor(t / g.kw)) * g.w + ox + (t % g.kw)]);
+              const row = ((b * d.outH + oy) * d.outW + ox) * g.filters;
+              for (let f = 0; f < g.filters; f++) dkMag[t * g.filters + f] += xv * Math.abs(d.dzv[row + f]);
+            }
+          }
+        }
+      }
+      const dkR = bufs.f32(d.kLen), dkW = bufs.f32(d.kLen); // dkW starts as guard values: overwritten
+      reference.conv2dC1KernelGrad(d.x, d.dz, dkR, ...geo);
+      kernels.conv2dC1KernelGrad(d.x, d.dz, dkW, ...geo);
+      expectClose(bufs.read(dkW, d.kLen), bufs.read(dkR, d.kLen), { tol: (i) => 1e-6 * dkMag[i], what: `dK ${what}` });
+      bufs.done();
+    }
+  });
+});

@@ -221,6 +221,45 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
     });
   });
 
+  describe('one-channel direct convolution by image bands: forward bit-identical, dK close and identical run to run', () => {
+    for (const batch of [1, 3, 7, 17]) {
+      test(`batch ${batch}`, () => {
+        for (const [h, w, kh, kw, filters] of [[3, 3, 2, 2, 5], [28, 28, 3, 3, 32], [9, 30, 2, 3, 17], [6, 7, 5, 5, 39]]) {
+          const outH = h - kh + 1, outW = w - kw + 1;
+          const xLen = batch * h * w, kLen = kh * kw * filters, yLen = batch * outH * outW * filters;
+          const what = `${batch}x${h}x${w} kernel ${kh}x${kw} filters ${filters}`;
+          const bufs = new Buffers(arena);
+          const xv = uniform(rand, xLen), dzv = uniform(rand, yLen);
+          const x = bufs.f32(xLen, xv), kernel = bufs.f32(kLen, uniform(rand, kLen)), bias = bufs.f32(filters, uniform(rand, filters));
+          const dz = bufs.f32(yLen, dzv);
+          const geo = [batch, h, w, kh, kw, outH, outW, filters] as const;
+          let r = both(bufs, [{ n: yLen }], (kn, [y]) => kn.conv2dC1Forward(x, kernel, bias, y, ...geo, 1), k);
+          expectExact(r.threaded[0], r.single[0], `conv2dC1Forward ${what}`);
+          // Σ|x·dz| of each dK entry, for the tolerance.
+          const mag = new Float64Array(kLen);
+          for (let b = 0; b < batch; b++) {
+            for (let oy = 0; oy < outH; oy++) {
+              for (let ox = 0; ox < outW; ox++) {
+                for (let t = 0; t < kh * kw; t++) {
+                  const xa = Math.abs(xv[(b * h + oy + Math.floor(t / kw)) * w + ox + (t % kw)]);
+                  for (let f = 0; f < filters; f++) mag[t * filters + f] += xa * Math.abs(dzv[((b * outH + oy) * outW + ox) * filters + f]);
+                }
+              }
+            }
+          }
+          const calls = backend.pool!.splitCalls;
+          r = both(bufs, [{ n: kLen }], (kn, [dK]) => kn.conv2dC1KernelGrad(x, dz, dK, ...geo), k);
+          if (batch > 1) expect(backend.pool!.splitCalls - calls, 'split').toBe(1);
+          expectClose(r.threaded[0], r.single[0], { tol: (i) => 1e-6 * mag[i], what: `conv2dC1KernelGrad ${what}` });
+          const again = bufs.f32(kLen);
+          k.conv2dC1KernelGrad(x, dz, again, ...geo);
+          expectExact(bufs.read(again, kLen), r.threaded[0], `conv2dC1KernelGrad second run ${what}`);
+          bufs.done();
+        }
+      });
+    }
+  });
+
   describe('element-wise kernels by ranges are bit-identical', () => {
     for (const n of [1, 3, 7, 8, 17, 785, 100003]) {
       test(`n = ${n}`, () => {

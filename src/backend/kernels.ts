@@ -79,6 +79,20 @@ export interface Kernels {
   maxPoolForward(x: number, y: number, argmax: number, batch: number, h: number, w: number, c: number,
     poolH: number, poolW: number, strideH: number, strideW: number, padTop: number, padLeft: number,
     outH: number, outW: number): void;
+  /**
+   * Direct convolution of a ONE-channel input, stride 1, 'valid' (outH = h − kh + 1, outW = w − kw + 1):
+   * y[b, oy, ox, f] = act(bias[f] + Σ_{ky, kx} x[b, oy + ky, ox + kx] · kernel[ky, kx, f]), with
+   * x[batch, h, w], kernel [kh, kw, filters], y [batch, outH, outW, filters], act = max(0, ·) if
+   * relu = 1. The same values as im2col + gemmNNBias (up to rounding), without the cols matrix.
+   */
+  conv2dC1Forward(x: number, kernel: number, bias: number, y: number, batch: number, h: number, w: number,
+    kh: number, kw: number, outH: number, outW: number, filters: number, relu: number): void;
+  /**
+   * Kernel gradient of conv2dC1Forward: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f]
+   * (overwritten), with dz [batch, outH, outW, filters]: colsᵀ·dz without the cols matrix.
+   */
+  conv2dC1KernelGrad(x: number, dz: number, dK: number, batch: number, h: number, w: number,
+    kh: number, kw: number, outH: number, outW: number, filters: number): void;
   /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize. */
   maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;
   /**
@@ -106,6 +120,6 @@ export const KERNEL_NAMES = [
   'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
-  'im2col', 'col2im', 'maxPoolForward', 'maxPoolBackward', 'translateImages',
+  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForward', 'maxPoolBackward', 'translateImages',
   'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

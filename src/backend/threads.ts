@@ -21,7 +21,8 @@
 //                               thread in rounding only. Bands of M (rows of C, bit-identical)
 //                               when M >= K (dense layers' weight gradients, K = batch).
 //   colSum                      bands of rows, partial sums added the same way.
-//   im2col, col2im, translateImages, gatherRows, maxPoolForward
+//   conv2dC1KernelGrad          bands of images, partial dK added the same way.
+//   im2col, col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x.
 //   maxPoolBackward             bands of images when argmax came from this object's maxPoolForward
@@ -47,7 +48,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 /** The exports a worker can be asked to call, by index. */
 const OPS = [
   'gemmNNAt', 'gemmNTAt', 'gemmTNAt', 'gemmNNBiasAt', 'gemmStridedAt',
-  'im2col', 'col2im', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'translateImages', 'gatherRows',
+  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'translateImages', 'gatherRows',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
 type OpName = (typeof OPS)[number];
@@ -460,6 +461,23 @@ export class ThreadPool {
         const b = images(batch, outH * outW * row);
         if (!b) return one.col2im(cols, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
         this.run(OP.col2im, b, (lo, hi) => [cols + lo * outH * outW * row * F, x + lo * h * w * c * F, hi - lo, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
+      },
+      conv2dC1Forward: (x, kernel, bias, y, batch, h, w, kh, kw, outH, outW, filters, relu) => {
+        const out = outH * outW * filters;
+        const b = images(batch, out);
+        if (!b) return one.conv2dC1Forward(x, kernel, bias, y, batch, h, w, kh, kw, outH, outW, filters, relu);
+        this.run(OP.conv2dC1Forward, b, (lo, hi) => [x + lo * h * w * F, kernel, bias, y + lo * out * F, hi - lo, h, w, kh, kw, outH, outW, filters, relu]);
+      },
+      conv2dC1KernelGrad: (x, dz, dK, batch, h, w, kh, kw, outH, outW, filters) => {
+        // Bands of images: the caller's into dK, thread t's into its partial buffer, then added to
+        // dK in thread order (like gemmTN's K bands): differs from one thread in rounding only.
+        const size = kh * kw * filters, out = outH * outW * filters;
+        const b = size > PARTIAL_FLOATS ? null : images(batch, out);
+        if (!b) return one.conv2dC1KernelGrad(x, dz, dK, batch, h, w, kh, kw, outH, outW, filters);
+        const partials = this.partials;
+        this.run(OP.conv2dC1KernelGrad, b, (lo, hi, t) =>
+          [x + lo * h * w * F, dz + lo * out * F, t === 0 ? dK : partials[t], hi - lo, h, w, kh, kw, outH, outW, filters]);
+        for (let t = 1; t < b.length - 1; t++) fns[OP.axpy](partials[t], dK, size, 1);
       },
       translateImages: (src, dst, shifts, batch, h, w, c) => {
         const b = images(batch, h * w * c);

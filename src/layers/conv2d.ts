@@ -4,6 +4,10 @@
 // cols [B·outH·outW, kh·kw·C], and the Keras kernel [kh, kw, C, F] read as a [kh·kw·C, F] matrix
 // turns the convolution into  z = cols·K + bias.  Backward is Dense's, then col2im:
 //   dK = colsᵀ·dz      dbias = Σ_rows dz      dcols = dz·Kᵀ      dx = col2im(dcols)
+//
+// One exception, for speed: an input with ONE channel, stride 1, 'valid' (the first layer of an
+// MNIST convnet). Its cols matrix is only kh·kw (= 9) wide, too short a depth for a fast GEMM,
+// so z and dK come from direct-convolution kernels that read x itself (see `direct`).
 import { Layer, product, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
@@ -29,6 +33,9 @@ export class Conv2D extends Layer {
   private geometry!: WindowGeometry;
   private patchSize = 0; // kh·kw·C, one row of cols
   private cols = 0; // im2col of the latest input; reused for dcols in backward
+  /** One input channel, stride 1, 'valid', with bias: convolve directly, no im2col (see forward). */
+  private direct = false;
+  private x = 0; // the latest input (the direct path's dK reads it)
   private z = 0;
   private y = 0;
   private dz = 0;
@@ -56,6 +63,7 @@ export class Conv2D extends Layer {
       throw this.shapeError(`at least ${kh}x${kw} pixels for a ${kh}x${kw} 'valid' kernel`, inputShape);
     }
     this.patchSize = kh * kw * c;
+    this.direct = c === 1 && this.strides[0] === 1 && this.strides[1] === 1 && this.padding === 'valid' && this.useBias;
     return [this.geometry.outH, this.geometry.outW, this.filters];
   }
 
@@ -73,7 +81,8 @@ export class Conv2D extends Layer {
   allocate(capacity: number, needInputGrad: boolean): void {
     const arena = this.backend.arena;
     const positions = capacity * this.geometry.outH * this.geometry.outW;
-    this.cols = arena.allocF32(positions * this.patchSize);
+    // The direct path needs cols only as scratch for dcols, and only when dx is wanted.
+    this.cols = this.direct && !needInputGrad ? -1 : arena.allocF32(positions * this.patchSize);
     this.y = arena.allocF32(positions * this.filters);
     this.z = this.activation === 'softmax' ? arena.allocF32(positions * this.filters) : this.y;
     this.dz = this.activation === 'linear' ? -1 : arena.allocF32(positions * this.filters);
@@ -84,9 +93,19 @@ export class Conv2D extends Layer {
     const k = this.kernels;
     const [K, bias] = this.params;
     const rows = this.positions(batch);
+    const relu = this.activation === 'relu' ? 1 : 0;
+    this.x = x;
+    if (this.direct) {
+      // One input channel: K = kh·kw = 9 is a poor GEMM shape, so convolve directly.
+      const [h, w] = this.inputShape;
+      const { outH, outW } = this.geometry;
+      k.conv2dC1Forward(x, K.value, bias.value, this.z, batch, h, w, this.kernelSize[0], this.kernelSize[1], outH, outW, this.filters, relu);
+      if (this.activation === 'softmax') k.softmax(this.z, this.y, rows, this.filters);
+      return this.y;
+    }
     k.im2col(x, this.cols, ...this.windowArgs(batch));
     if (this.useBias) {
-      k.gemmNNBias(this.cols, K.value, bias.value, this.z, rows, this.patchSize, this.filters, this.activation === 'relu' ? 1 : 0);
+      k.gemmNNBias(this.cols, K.value, bias.value, this.z, rows, this.patchSize, this.filters, relu);
     } else {
       k.gemmNN(this.cols, K.value, this.z, rows, this.patchSize, this.filters, 0);
       if (this.activation === 'relu') k.relu(this.z, this.z, rows * this.filters);
@@ -113,10 +132,18 @@ export class Conv2D extends Layer {
     const k = this.kernels;
     const [K, bias] = this.params;
     const rows = this.positions(batch);
-    k.gemmTN(this.cols, dz, K.grad, this.patchSize, rows, this.filters, 0); // dK = colsᵀ·dz
+    if (this.direct) {
+      // One input channel: dK = colsᵀ·dz computed from x directly, as in forward.
+      const [h, w] = this.inputShape;
+      const { outH, outW } = this.geometry;
+      k.conv2dC1KernelGrad(this.x, dz, K.grad, batch, h, w, this.kernelSize[0], this.kernelSize[1], outH, outW, this.filters);
+    } else {
+      k.gemmTN(this.cols, dz, K.grad, this.patchSize, rows, this.filters, 0); // dK = colsᵀ·dz
+    }
     if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
     if (!needInputGrad) return -1;
-    // cols is no longer needed once dK is known, so dcols = dz·Kᵀ overwrites it.
+    // cols is no longer needed once dK is known, so dcols = dz·Kᵀ overwrites it (the direct path
+    // allocated cols for this alone).
     k.gemmNT(dz, K.value, this.cols, rows, this.filters, this.patchSize, 0);
     k.col2im(this.cols, this.dx, ...this.windowArgs(batch)); // dx = col2im(dcols)
     return this.dx;

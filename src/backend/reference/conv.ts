@@ -3,7 +3,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'maxPoolForward' | 'maxPoolBackward' | 'translateImages'>;
+type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'conv2dC1Forward' | 'conv2dC1KernelGrad' | 'maxPoolForward' | 'maxPoolBackward' | 'translateImages'>;
 
 export function referenceConv(arena: Arena): ConvKernels {
   return {
@@ -51,6 +51,48 @@ export function referenceConv(arena: Arena): ConvKernels {
                 }
               }
             }
+          }
+        }
+      }
+    },
+
+    // One input channel, stride 1, 'valid': y[b, oy, ox, f] = act(bias[f] + Σ_{ky, kx} x[b, oy + ky, ox + kx] · K[ky, kx, f]).
+    conv2dC1Forward(x, kernel, bias, y, batch, h, w, kh, kw, outH, outW, filters, relu) {
+      const f32 = arena.f32;
+      const X = x >> 2, K = kernel >> 2, BIAS = bias >> 2, Y = y >> 2;
+      for (let b = 0; b < batch; b++) {
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox++) {
+            for (let f = 0; f < filters; f++) {
+              let sum = f32[BIAS + f];
+              for (let ky = 0; ky < kh; ky++) {
+                for (let kx = 0; kx < kw; kx++) {
+                  sum += f32[X + (b * h + oy + ky) * w + ox + kx] * f32[K + (ky * kw + kx) * filters + f];
+                }
+              }
+              f32[Y + ((b * outH + oy) * outW + ox) * filters + f] = relu ? Math.max(0, sum) : sum;
+            }
+          }
+        }
+      }
+    },
+
+    // Its kernel gradient: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f].
+    conv2dC1KernelGrad(x, dz, dK, batch, h, w, kh, kw, outH, outW, filters) {
+      const f32 = arena.f32;
+      const X = x >> 2, DZ = dz >> 2, DK = dK >> 2;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          for (let f = 0; f < filters; f++) {
+            let sum = 0;
+            for (let b = 0; b < batch; b++) {
+              for (let oy = 0; oy < outH; oy++) {
+                for (let ox = 0; ox < outW; ox++) {
+                  sum += f32[X + (b * h + oy + ky) * w + ox + kx] * f32[DZ + ((b * outH + oy) * outW + ox) * filters + f];
+                }
+              }
+            }
+            f32[DK + (ky * kw + kx) * filters + f] = sum;
           }
         }
       }
