@@ -258,67 +258,136 @@ export function translateImages(src: usize, dst: usize, shifts: usize, batch: i3
   }
 }
 
+/** Stores a0..a3 (16 filters) at o, through max(0, ·) if relu. */
+// @ts-ignore: decorator
+@inline function store16(o: usize, a0: v128, a1: v128, a2: v128, a3: v128, relu: i32): void {
+  if (relu) {
+    const zero = f32x4.splat(0);
+    a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+  }
+  v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+}
+
+/**
+ * One output pixel's filters [f, filters): 16 at a time, then 4, then one. win = the window's
+ * top-left pixel of x, out = y[b, oy, ox, 0].
+ */
+// @ts-ignore: decorator
+@inline function pixelFilters(win: usize, kernel: usize, bias: usize, out: usize, f: i32, filters: i32,
+  w: i32, kh: i32, kw: i32, relu: i32): void {
+  const fBytes = bytesOf(filters);
+  const f16s = filters & ~15, f4s = filters & ~3;
+  for (; f < f16s; f += 16) {
+    const fo = bytesOf(f);
+    let a0 = v128.load(bias + fo), a1 = v128.load(bias + fo, 16), a2 = v128.load(bias + fo, 32), a3 = v128.load(bias + fo, 48);
+    let k = kernel + fo;
+    for (let ky = 0; ky < kh; ky++) {
+      const row = win + bytesOf(ky * w);
+      for (let kx = 0; kx < kw; kx++, k += fBytes) {
+        const s = v128.load32_splat(row + bytesOf(kx));
+        a0 = madd4(s, v128.load(k), a0); a1 = madd4(s, v128.load(k, 16), a1);
+        a2 = madd4(s, v128.load(k, 32), a2); a3 = madd4(s, v128.load(k, 48), a3);
+      }
+    }
+    store16(out + fo, a0, a1, a2, a3, relu);
+  }
+  for (; f < f4s; f += 4) {
+    const fo = bytesOf(f);
+    let a = v128.load(bias + fo);
+    let k = kernel + fo;
+    for (let ky = 0; ky < kh; ky++) {
+      const row = win + bytesOf(ky * w);
+      for (let kx = 0; kx < kw; kx++, k += fBytes) a = madd4(v128.load32_splat(row + bytesOf(kx)), v128.load(k), a);
+    }
+    v128.store(out + fo, relu ? f32x4.max(a, f32x4.splat(0)) : a);
+  }
+  for (; f < filters; f++) {
+    const fo = bytesOf(f);
+    let a = load<f32>(bias + fo);
+    let k = kernel + fo;
+    for (let ky = 0; ky < kh; ky++) {
+      const row = win + bytesOf(ky * w);
+      for (let kx = 0; kx < kw; kx++, k += fBytes) a += load<f32>(row + bytesOf(kx)) * load<f32>(k);
+    }
+    store<f32>(out + fo, relu ? max(a, <f32>0) : a);
+  }
+}
+
 /**
  * y[b, oy, ox, f] = act(bias[f] + Σ_{ky, kx} x[b, oy + ky, ox + kx] · kernel[ky, kx, f]), x[batch, h, w]
  * (one channel), kernel [kh, kw, filters], y [batch, outH, outW, filters] with outH = h − kh + 1 and
- * outW = w − kw + 1; act = max(0, ·) if relu = 1. Each sum starts at bias and adds the taps in (ky, kx) order.
+ * outW = w − kw + 1; act = max(0, ·) if relu = 1. Each sum starts at bias and adds the taps in (ky, kx)
+ * order. Two neighbouring output pixels share each load of the kernel: 8 accumulators = 2 pixels x
+ * 16 filters, 4 kernel loads and 2 splats per 8 multiply-adds (same sums, same order, as one pixel).
  */
 export function conv2dC1Forward(x: usize, kernel: usize, bias: usize, y: usize, batch: i32, h: i32, w: i32,
   kh: i32, kw: i32, outH: i32, outW: i32, filters: i32, relu: i32): void {
   const fBytes = bytesOf(filters); // one kernel row (tap) and one output pixel
-  const f32s = filters & ~31, f4s = filters & ~3;
-  const zero = f32x4.splat(0);
+  const f16s = filters & ~15;
   let out = y;
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++, out += fBytes) {
-        const win = x + bytesOf((b * h + oy) * w + ox); // the window's top-left pixel
+      let ox = 0;
+      for (; ox + 1 < outW; ox += 2, out += fBytes << 1) {
+        const win = x + bytesOf((b * h + oy) * w + ox); // the first window's top-left pixel
         let f = 0;
-        for (; f < f32s; f += 32) {
+        for (; f < f16s; f += 16) {
           const fo = bytesOf(f);
           let a0 = v128.load(bias + fo), a1 = v128.load(bias + fo, 16), a2 = v128.load(bias + fo, 32), a3 = v128.load(bias + fo, 48);
-          let a4 = v128.load(bias + fo, 64), a5 = v128.load(bias + fo, 80), a6 = v128.load(bias + fo, 96), a7 = v128.load(bias + fo, 112);
+          let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
           let k = kernel + fo;
           for (let ky = 0; ky < kh; ky++) {
             const row = win + bytesOf(ky * w);
             for (let kx = 0; kx < kw; kx++, k += fBytes) {
-              const s = v128.load32_splat(row + bytesOf(kx));
-              a0 = madd4(s, v128.load(k), a0); a1 = madd4(s, v128.load(k, 16), a1);
-              a2 = madd4(s, v128.load(k, 32), a2); a3 = madd4(s, v128.load(k, 48), a3);
-              a4 = madd4(s, v128.load(k, 64), a4); a5 = madd4(s, v128.load(k, 80), a5);
-              a6 = madd4(s, v128.load(k, 96), a6); a7 = madd4(s, v128.load(k, 112), a7);
+              const s = v128.load32_splat(row + bytesOf(kx)), t = v128.load32_splat(row + bytesOf(kx), 4);
+              const k0 = v128.load(k), k1 = v128.load(k, 16), k2 = v128.load(k, 32), k3 = v128.load(k, 48);
+              a0 = madd4(s, k0, a0); a1 = madd4(s, k1, a1); a2 = madd4(s, k2, a2); a3 = madd4(s, k3, a3);
+              b0 = madd4(t, k0, b0); b1 = madd4(t, k1, b1); b2 = madd4(t, k2, b2); b3 = madd4(t, k3, b3);
             }
           }
-          if (relu) {
-            a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-            a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
-          }
-          const o = out + fo;
-          v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-          v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
+          store16(out + fo, a0, a1, a2, a3, relu);
+          store16(out + fBytes + fo, b0, b1, b2, b3, relu);
         }
-        for (; f < f4s; f += 4) {
-          const fo = bytesOf(f);
-          let a = v128.load(bias + fo);
-          let k = kernel + fo;
-          for (let ky = 0; ky < kh; ky++) {
-            const row = win + bytesOf(ky * w);
-            for (let kx = 0; kx < kw; kx++, k += fBytes) a = madd4(v128.load32_splat(row + bytesOf(kx)), v128.load(k), a);
-          }
-          v128.store(out + fo, relu ? f32x4.max(a, zero) : a);
-        }
-        for (; f < filters; f++) {
-          const fo = bytesOf(f);
-          let a = load<f32>(bias + fo);
-          let k = kernel + fo;
-          for (let ky = 0; ky < kh; ky++) {
-            const row = win + bytesOf(ky * w);
-            for (let kx = 0; kx < kw; kx++, k += fBytes) a += load<f32>(row + bytesOf(kx)) * load<f32>(k);
-          }
-          store<f32>(out + fo, relu ? max(a, <f32>0) : a);
-        }
+        pixelFilters(win, kernel, bias, out, f, filters, w, kh, kw, relu);
+        pixelFilters(win + 4, kernel, bias, out + fBytes, f, filters, w, kh, kw, relu);
+      }
+      if (ox < outW) {
+        // An odd last pixel of the row: alone.
+        pixelFilters(x + bytesOf((b * h + oy) * w + ox), kernel, bias, out, 0, filters, w, kh, kw, relu);
+        out += fBytes;
       }
     }
+  }
+}
+
+/** dK[tap, f0 + 4i ..] += the 4-float sums in a0..a3 (one tap, 16 filters). */
+// @ts-ignore: decorator
+@inline function addTo16(k: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
+  v128.store(k, f32x4.add(v128.load(k), a0)); v128.store(k, f32x4.add(v128.load(k, 16), a1), 16);
+  v128.store(k, f32x4.add(v128.load(k, 32), a2), 32); v128.store(k, f32x4.add(v128.load(k, 48), a3), 48);
+}
+
+/**
+ * One tap's row sums for filters [f, filters): dK[tap, f..] += Σ_ox x[xRow + ox] · dz[dzRow + ox, f..],
+ * 4 filters at a time, then one at a time.
+ */
+// @ts-ignore: decorator
+@inline function tapRowTail(xRow: usize, dzRow: usize, k: usize, f: i32, filters: i32, outW: i32): void {
+  const fBytes = bytesOf(filters);
+  const f4s = filters & ~3;
+  for (; f < f4s; f += 4) {
+    const fo = bytesOf(f);
+    let a = f32x4.splat(0);
+    let d = dzRow + fo;
+    for (let ox = 0; ox < outW; ox++, d += fBytes) a = madd4(v128.load32_splat(xRow + bytesOf(ox)), v128.load(d), a);
+    v128.store(k + fo, f32x4.add(v128.load(k + fo), a));
+  }
+  for (; f < filters; f++) {
+    const fo = bytesOf(f);
+    let a: f32 = 0;
+    let d = dzRow + fo;
+    for (let ox = 0; ox < outW; ox++, d += fBytes) a += load<f32>(xRow + bytesOf(ox)) * load<f32>(d);
+    store<f32>(k + fo, load<f32>(k + fo) + a);
   }
 }
 
@@ -326,52 +395,57 @@ export function conv2dC1Forward(x: usize, kernel: usize, bias: usize, y: usize, 
  * The kernel gradient of conv2dC1Forward: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f]
  * (dK is overwritten). Summed per output row: for each (b, oy) and tap, the row's outW terms are added
  * in registers (ox order), then that row sum is added to dK, rows in (b, oy) order. The row of dz
- * (outW·filters floats) stays in L1 across the kh·kw taps.
+ * (outW·filters floats) stays in L1 across the kh·kw taps. Two neighbouring taps (kx, kx + 1) share
+ * each load of dz: 8 accumulators = 2 taps x 16 filters, 4 loads of dz and 2 splats per 8 multiply-adds.
  */
 export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, batch: i32, h: i32, w: i32,
   kh: i32, kw: i32, outH: i32, outW: i32, filters: i32): void {
   const fBytes = bytesOf(filters);
-  const f32s = filters & ~31, f4s = filters & ~3;
+  const f16s = filters & ~15;
   memory.fill(dK, 0, bytesOf(kh * kw * filters));
   let dzRow = dz;
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outH; oy++, dzRow += <usize>outW * fBytes) {
       let k = dK; // dK[ky, kx, :]
       for (let ky = 0; ky < kh; ky++) {
-        for (let kx = 0; kx < kw; kx++, k += fBytes) {
+        let kx = 0;
+        for (; kx + 1 < kw; kx += 2, k += fBytes << 1) {
           const xRow = x + bytesOf((b * h + oy + ky) * w + kx); // x[b, oy + ky, kx + ox] at ox = 0
           let f = 0;
-          for (; f < f32s; f += 32) {
+          for (; f < f16s; f += 16) {
             const fo = bytesOf(f);
-            let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            let d = dzRow + fo;
+            let xp = xRow;
+            for (let ox = 0; ox < outW; ox++, d += fBytes, xp += 4) {
+              const s = v128.load32_splat(xp), t = v128.load32_splat(xp, 4);
+              const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32), d3 = v128.load(d, 48);
+              a0 = madd4(s, d0, a0); a1 = madd4(s, d1, a1); a2 = madd4(s, d2, a2); a3 = madd4(s, d3, a3);
+              b0 = madd4(t, d0, b0); b1 = madd4(t, d1, b1); b2 = madd4(t, d2, b2); b3 = madd4(t, d3, b3);
+            }
+            addTo16(k + fo, a0, a1, a2, a3);
+            addTo16(k + fBytes + fo, b0, b1, b2, b3);
+          }
+          tapRowTail(xRow, dzRow, k, f, filters, outW);
+          tapRowTail(xRow + 4, dzRow, k + fBytes, f, filters, outW);
+        }
+        if (kx < kw) {
+          // An odd last tap of the kernel row: alone.
+          const xRow = x + bytesOf((b * h + oy + ky) * w + kx);
+          let f = 0;
+          for (; f < f16s; f += 16) {
+            const fo = bytesOf(f);
+            let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
             let d = dzRow + fo;
             for (let ox = 0; ox < outW; ox++, d += fBytes) {
               const s = v128.load32_splat(xRow + bytesOf(ox));
               a0 = madd4(s, v128.load(d), a0); a1 = madd4(s, v128.load(d, 16), a1);
               a2 = madd4(s, v128.load(d, 32), a2); a3 = madd4(s, v128.load(d, 48), a3);
-              a4 = madd4(s, v128.load(d, 64), a4); a5 = madd4(s, v128.load(d, 80), a5);
-              a6 = madd4(s, v128.load(d, 96), a6); a7 = madd4(s, v128.load(d, 112), a7);
             }
-            const o = k + fo;
-            v128.store(o, f32x4.add(v128.load(o), a0)); v128.store(o, f32x4.add(v128.load(o, 16), a1), 16);
-            v128.store(o, f32x4.add(v128.load(o, 32), a2), 32); v128.store(o, f32x4.add(v128.load(o, 48), a3), 48);
-            v128.store(o, f32x4.add(v128.load(o, 64), a4), 64); v128.store(o, f32x4.add(v128.load(o, 80), a5), 80);
-            v128.store(o, f32x4.add(v128.load(o, 96), a6), 96); v128.store(o, f32x4.add(v128.load(o, 112), a7), 112);
+            addTo16(k + fo, a0, a1, a2, a3);
           }
-          for (; f < f4s; f += 4) {
-            const fo = bytesOf(f);
-            let a = f32x4.splat(0);
-            let d = dzRow + fo;
-            for (let ox = 0; ox < outW; ox++, d += fBytes) a = madd4(v128.load32_splat(xRow + bytesOf(ox)), v128.load(d), a);
-            v128.store(k + fo, f32x4.add(v128.load(k + fo), a));
-          }
-          for (; f < filters; f++) {
-            const fo = bytesOf(f);
-            let a: f32 = 0;
-            let d = dzRow + fo;
-            for (let ox = 0; ox < outW; ox++, d += fBytes) a += load<f32>(xRow + bytesOf(ox)) * load<f32>(d);
-            store<f32>(k + fo, load<f32>(k + fo) + a);
-          }
+          tapRowTail(xRow, dzRow, k, f, filters, outW);
+          k += fBytes;
         }
       }
     }
