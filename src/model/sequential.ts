@@ -216,15 +216,15 @@ export class Sequential {
       const n = train.x.shape[0];
       const data = arena.allocF32(n * rowLen);
       arena.f32.set(train.x.data, data >> 2);
-      const labels = arena.allocI32(n);
-      arena.i32.set(train.labels, labels >> 2);
+      const labelData = arena.allocI32(n);
+      arena.i32.set(train.labels, labelData >> 2);
       const order = new Int32Array(n).map((_, i) => i);
       const indices = arena.allocI32(batchSize);
       const shuffleRng = this.rng.fork();
       const shiftRng = this.rng.fork();
       // With augmentation the batch is gathered into `unshifted`, then shifted into the input.
       const unshifted = randomShift > 0 ? arena.allocF32(batchSize * rowLen) : plan.input;
-      const shifts = arena.allocI32(2 * batchSize);
+      const shifts = randomShift > 0 ? arena.allocI32(2 * batchSize) : -1;
       const history: History = { epoch: [], history: { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [] } };
       const steps = Math.ceil(n / batchSize);
       this.stopTraining = false;
@@ -247,7 +247,7 @@ export class Sequential {
             const [h, w, c] = this.inputShape;
             this.backend.kernels.translateImages(unshifted, plan.input, shifts, batch, h, w, c);
           }
-          this.backend.kernels.gatherRows(labels, indices, plan.labels, batch, 1); // copies the i32 bits as they are
+          this.backend.kernels.gatherRows(labelData, indices, plan.labels, batch, 1); // copies the i32 bits as they are
           const result = this.trainStep(plan, batch, optimizer, epoch, step);
           lossSum += result.loss * batch;
           correct += result.correct;
