@@ -432,6 +432,37 @@ describe.each([{ name: 'reference', kernels: reference }, ...wasm])('$name optim
   });
 });
 
+describe.each([{ name: 'reference', kernels: reference }, ...wasm])('$name optimizer state never goes subnormal', ({ kernels }) => {
+  // Zero gradients decay the state geometrically; it must land on 0, never in the slow subnormal
+  // range. Sizes cover the SIMD body and the scalar tail; values straddle 2⁻¹²⁶.
+  const FLT_MIN = 1.17549435e-38;
+  const isSubnormal = (x: number) => x !== 0 && Math.abs(x) < FLT_MIN;
+
+  test.each([1, 3, 17, 785])('n=%i: adamUpdate m, v and sgdUpdate v flush to 0; normal values survive', (n) => {
+    const bufs = new Buffers(arena);
+    const start = Float32Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * (i % 3 === 0 ? 1.2e-38 : 1e-30));
+    const pw = bufs.f32(n, new Float32Array(n).fill(0.5)), zero = bufs.f32(n, new Float32Array(n));
+    const pm = bufs.f32(n, start), pv = bufs.f32(n, start.map(Math.abs)), pVel = bufs.f32(n, start);
+    for (let t = 1; t <= 40; t++) {
+      kernels.adamUpdate(pw, zero, pm, pv, n, 1e-3, 0.9, 0.999, 1e-7, 1, 1);
+      kernels.sgdUpdate(pw, zero, pVel, n, 0.1, 0.9, 0);
+      for (const [name, p] of [['adam m', pm], ['adam v', pv], ['sgd v', pVel]] as const) {
+        const values = bufs.read(p, n);
+        const bad = values.findIndex(isSubnormal);
+        if (bad >= 0) throw new Error(`${name}[${bad}] = ${values[bad]} is subnormal after step ${t}`);
+      }
+      if (t === 1) {
+        // 1e-30 · 0.9 is still normal: only the values that fell below 2⁻¹²⁶ were flushed.
+        const m = bufs.read(pm, n);
+        for (let i = 0; i < n; i++) expect(m[i] === 0).toBe(i % 3 === 0);
+      }
+    }
+    // 0.9⁴⁰ · 1e-30 ≈ 1.5e-32 is normal; what decays past 2⁻¹²⁶ is exactly 0.
+    expect(bufs.read(pm, n).every((x, i) => (i % 3 === 0 ? x === 0 : Math.abs(x) > FLT_MIN))).toBe(true);
+    bufs.done();
+  });
+});
+
 test('the relaxed build gives bit-identical results to the plain build (no relaxed ops in these kernels)', () => {
   if (wasm.length < 2) return;
   const [plain, relaxed] = wasm.map((f) => f.kernels) as [Kernels, Kernels];

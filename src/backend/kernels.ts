@@ -104,12 +104,14 @@ export interface Kernels {
   // ---- Optimizer updates (in place, n parameters) ----
   /**
    * Keras SGD. momentum = 0: w −= lr·g. Otherwise v = momentum·v − lr·g, then
-   * w += v (nesterov = 0) or w += momentum·v − lr·g (nesterov = 1).
+   * w += v (nesterov = 0) or w += momentum·v − lr·g (nesterov = 1). A subnormal v is stored as 0
+   * (subnormal arithmetic is ~100x slower on x86, and WASM cannot switch on flush-to-zero).
    */
   sgdUpdate(w: number, g: number, v: number, n: number, lr: number, momentum: number, nesterov: number): void;
   /**
    * TF.js Adam: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
    * w −= lr · (m·c1) / (sqrt(v·c2) + ε), with the bias corrections c1 = 1/(1−β1ᵗ), c2 = 1/(1−β2ᵗ).
+   * A subnormal m or v is stored as 0, as in sgdUpdate.
    */
   adamUpdate(w: number, g: number, m: number, v: number, n: number, lr: number, beta1: number,
     beta2: number, epsilon: number, c1: number, c2: number): void;

@@ -137,7 +137,7 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
         if (momentum === 0) {
           f[W + i] -= lr * f[G + i];
         } else {
-          f[V + i] = momentum * f[V + i] - lr * f[G + i];
+          f[V + i] = flushSubnormal(momentum * f[V + i] - lr * f[G + i]);
           f[W + i] += nesterov ? momentum * f[V + i] - lr * f[G + i] : f[V + i];
         }
       }
@@ -148,12 +148,21 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
       const W = w >> 2, G = g >> 2, M = m >> 2, V = v >> 2;
       for (let i = 0; i < n; i++) {
         const grad = f[G + i];
-        f[M + i] = beta1 * f[M + i] + (1 - beta1) * grad;
-        f[V + i] = beta2 * f[V + i] + (1 - beta2) * grad * grad;
+        f[M + i] = flushSubnormal(beta1 * f[M + i] + (1 - beta1) * grad);
+        f[V + i] = flushSubnormal(beta2 * f[V + i] + (1 - beta2) * grad * grad);
         f[W + i] -= (lr * (f[M + i] * c1)) / (Math.sqrt(f[V + i] * c2) + epsilon);
       }
     },
   };
+}
+
+/** The smallest normal f32, 2⁻¹²⁶. */
+const FLT_MIN = 1.17549435e-38;
+
+/** x rounded to f32, or 0 if that is subnormal (as the WASM optimizer kernels store their state). */
+function flushSubnormal(x: number): number {
+  const r = Math.fround(x);
+  return Math.abs(r) >= FLT_MIN ? r : 0;
 }
 
 /**
