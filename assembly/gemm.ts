@@ -40,7 +40,7 @@
 //
 // Scratch and threads: the module keeps no mutable globals. Packing scratch is per call, in slot s
 // = the SLOT_BYTES (~520 KiB) at SCRATCH + s·SLOT_BYTES; GEMM_SLOTS slots are reserved statically
-// (memory.data, below heapBase()). The contract kernels use slot 0; the *At variants below take
+// (memory.data, below heapBase()). The contract kernels use slot 0; gemmStridedAt below takes
 // the slot, so threads can compute bands of one product concurrently, each in its own slot
 // (a slot >= GEMM_SLOTS lies above the static ones and must be reserved by the caller).
 
@@ -105,8 +105,8 @@ export function gemmNNBias(a: usize, b: usize, bias: usize, c: usize, m: i32, k:
 }
 
 // ---------------------------------------------------------------------------------------------
-// The same four kernels on an explicit scratch slot, for the thread pool (src/backend/threads.ts):
-// each thread computes its band of one product in its own slot. Slot s is the SLOT_BYTES at
+// Any product on an explicit scratch slot, for the thread pool (src/backend/threads.ts): each thread
+// computes its band of one product in its own slot. Slot s is the SLOT_BYTES at
 // gemmScratch() + s·gemmSlotBytes(); slots 0 .. gemmSlots()-1 are the static ones below heapBase,
 // a higher slot lies in the arena and the caller must have reserved it there (the pool does).
 
@@ -120,22 +120,6 @@ export function gemmSlotBytes(): usize {
 
 export function gemmScratch(): usize {
   return SCRATCH;
-}
-
-export function gemmNNAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
-  gemmSlot(FORM_NN, a, b, c, m, k, n, k, n, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
-}
-
-export function gemmNTAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
-  gemmSlot(FORM_NT, a, b, c, m, k, n, k, k, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
-}
-
-export function gemmTNAt(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: i32, slot: i32): void {
-  gemmSlot(FORM_TN, a, b, c, m, k, n, m, n, n, accumulate != 0 ? F_LOADC : 0, 0, slot);
-}
-
-export function gemmNNBiasAt(a: usize, b: usize, bias: usize, c: usize, m: i32, k: i32, n: i32, relu: i32, slot: i32): void {
-  gemmSlot(FORM_NN, a, b, c, m, k, n, k, n, n, F_BIAS | (relu != 0 ? F_RELU : 0), bias, slot);
 }
 
 /**

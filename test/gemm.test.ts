@@ -268,7 +268,7 @@ describe('GEMM', () => {
             expectSameBits(bufs.read(c, m * n), expected, `${what}: gemm${f.name}`);
             for (let slot = 0; slot < ex.gemmSlots(); slot++) {
               const cs = bufs.f32(m * n, C0);
-              ex[`gemm${f.name}At`](A, B, cs, m, k, n, flags, slot);
+              ex.gemmStridedAt(f.form, A, B, cs, m, k, n, f.lda, f.ldb, n, flags, bias, slot);
               expectSameBits(bufs.read(cs, m * n), expected, `${what}: slot ${slot}`);
             }
           }
@@ -290,11 +290,11 @@ describe('GEMM', () => {
             expectSameBits(bufs.read(c, m * n), expected, `${what}: column bands ${cuts}`);
           }
         }
-        // gemmNNBiasAt = gemmNNBias.
+        // gemmNNBias = the NN form with bias and ReLU.
         const c1 = bufs.f32(m * n), c2 = bufs.f32(m * n);
         ex.gemmNNBias(A, B, bias, c1, m, k, n, 1);
-        ex.gemmNNBiasAt(A, B, bias, c2, m, k, n, 1, ex.gemmSlots() - 1);
-        expectSameBits(bufs.read(c2, m * n), bufs.read(c1, m * n), 'gemmNNBiasAt');
+        ex.gemmStridedAt(0, A, B, c2, m, k, n, k, n, n, 2 | 4, bias, ex.gemmSlots() - 1);
+        expectSameBits(bufs.read(c2, m * n), bufs.read(c1, m * n), 'gemmNNBias');
       }
       bufs.done();
     });

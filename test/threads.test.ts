@@ -72,10 +72,10 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
   splitEverything(backend);
   const k = backend.kernels;
 
-  describe('GEMM by row bands is bit-identical', () => {
+  describe('GEMM by row bands (long M) and column bands (M <= 256, N >= 24) is bit-identical', () => {
     const Ms = [1, 3, 7, 8, 17, 785];
     const Ks = [1, 3, 17, 288];
-    const Ns = [1, 3, 7, 17, 64];
+    const Ns = [1, 3, 7, 17, 25, 64];
     for (const m of Ms) {
       test(`M = ${m}, every K in ${Ks}, N in ${Ns}`, () => {
         for (const kk of Ks) {
