@@ -164,6 +164,45 @@ describe('training', () => {
     }
   });
 
+  it.each(['reference', 'wasm'] as const)(
+    "%s: a convolution computes only the outputs its 'valid' pool reads, with the same predictions and updates",
+    (backend) => {
+      // 9x9 input → conv 3x3 → 7x7 → pool 2 → 3x3, which reads only the top-left 6x6 of the 7x7.
+      // Twin model: a ReLU between them (the identity after a relu conv) keeps the conv whole.
+      const layersOf = (cropped: boolean) => [
+        new Conv2D({ filters: 3, kernelSize: 3, activation: 'relu', inputShape: [9, 9, 2] }),
+        ...(cropped ? [] : [new ReLU()]),
+        new MaxPooling2D({ poolSize: 2 }),
+        new Flatten(),
+        new Dense({ units: 4, activation: 'softmax' }),
+      ];
+      const rng = new Random(5);
+      const x = new Tensor(Float32Array.from({ length: 6 * 81 * 2 }, () => rng.uniform(-1, 1)), [6, 9, 9, 2]);
+      const y = [0, 1, 2, 3, 1, 2];
+      const kernels = getBackend(backend).kernels;
+      const spy = vi.spyOn(kernels, 'gemmNNBias');
+      const results = [true, false].map((cropped) => {
+        const model = new Sequential(layersOf(cropped), { backend, seed: 3 });
+        model.compile({ optimizer: new SGD({ learningRate: 0.5 }), loss: 'sparseCategoricalCrossentropy' });
+        spy.mockClear();
+        const predicted = model.predict(x).data.slice();
+        const rows = spy.mock.calls.map((c) => c[4]);
+        model.trainOnBatch(x, y);
+        return { predicted, rows, weights: model.getWeights().map((w) => w.data.slice()) };
+      });
+      spy.mockRestore();
+      const [cropped, whole] = results;
+      expect(cropped.rows[0]).toBe(6 * 6 * 6); // the conv's product has a row per computed output position
+      expect(whole.rows[0]).toBe(6 * 7 * 7);
+      expect(cropped.predicted).toEqual(whole.predicted);
+      cropped.weights.forEach((w, i) => {
+        for (let j = 0; j < w.length; j++) expect(w[j]).toBeCloseTo(whole.weights[i][j], 6);
+      });
+      // The public shapes stay Keras's.
+      expect(new Sequential(layersOf(true)).build().layers[0].outputShape).toEqual([7, 7, 3]);
+    },
+  );
+
   it('stopTraining set from a callback ends fit after the current batch', async () => {
     const data = blobs(200, 3);
     const model = mlp(1);

@@ -30,6 +30,7 @@ export class Conv2D extends Layer {
   readonly padding: Padding;
   readonly activation: ActivationName;
   readonly useBias: boolean;
+  /** Where the windows land; outH, outW are the outputs computed (see cropOutput). */
   private geometry!: WindowGeometry;
   private patchSize = 0; // kh·kw·C, one row of cols
   private cols = 0; // im2col of the latest input; reused for dcols in backward
@@ -65,6 +66,13 @@ export class Conv2D extends Layer {
     this.patchSize = kh * kw * c;
     this.direct = c === 1 && this.strides[0] === 1 && this.strides[1] === 1 && this.padding === 'valid' && this.useBias;
     return [this.geometry.outH, this.geometry.outW, this.filters];
+  }
+
+  override cropOutput(height: number, width: number): boolean {
+    // The windows of the top-left outputs are the same whatever the output size: computing fewer
+    // rows and columns of them is the same convolution, restricted.
+    this.geometry = { ...this.geometry, outH: height, outW: width };
+    return true;
   }
 
   protected override paramSpecs(): ParamSpec[] {

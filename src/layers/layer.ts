@@ -80,6 +80,28 @@ export abstract class Layer {
   /** Given dL/dy, writes the parameter gradients and returns a pointer to dL/dx (or -1 if not needed). */
   abstract backward(dy: number, batch: number, needInputGrad: boolean): number;
 
+  /**
+   * The top-left [height, width] of an image input that this layer reads, when it reads less than
+   * all of it (a 'valid' pool whose windows do not reach the last row or column); else null.
+   */
+  inputRegionRead(): [number, number] | null {
+    return null;
+  }
+
+  /**
+   * Asks the layer to compute only the top-left [height, width] of its image output, stored
+   * compactly, because the next layer reads nothing else. Returns whether it will; the public
+   * outputShape does not change.
+   */
+  cropOutput(_height: number, _width: number): boolean {
+    return false;
+  }
+
+  /** Tells the layer that its input arrives cropped to the region it reads (see cropOutput). */
+  useCroppedInput(_height: number, _width: number): void {
+    throw new Error(`${this.name} (${this.className}): reads all of its input; it cannot take a cropped one`);
+  }
+
   /** Whether the output is softmax(z), so that cross-entropy can start backward at dL/dz = (p − onehot)/B. */
   get endsInSoftmax(): boolean {
     return false;

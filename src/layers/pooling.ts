@@ -17,6 +17,8 @@ export class MaxPooling2D extends Layer {
   readonly strides: [number, number];
   readonly padding: Padding;
   private geometry!: WindowGeometry;
+  /** Height and width of the input as stored: inputShape's, or the region read (useCroppedInput). */
+  private stored: [number, number] = [0, 0];
   private y = 0;
   private argmax = 0; // i32: for each output, the flat index of the input element that won
   private dx = 0;
@@ -36,7 +38,20 @@ export class MaxPooling2D extends Layer {
     if (this.geometry.outH <= 0 || this.geometry.outW <= 0) {
       throw this.shapeError(`at least ${ph}x${pw} pixels for a ${ph}x${pw} 'valid' pool`, inputShape);
     }
+    this.stored = [h, w];
     return [this.geometry.outH, this.geometry.outW, c];
+  }
+
+  override inputRegionRead(): [number, number] | null {
+    if (this.padding !== 'valid') return null;
+    const [h, w] = this.inputShape;
+    const { outH, outW } = this.geometry;
+    const read: [number, number] = [(outH - 1) * this.strides[0] + this.poolSize[0], (outW - 1) * this.strides[1] + this.poolSize[1]];
+    return read[0] < h || read[1] < w ? read : null;
+  }
+
+  override useCroppedInput(height: number, width: number): void {
+    this.stored = [height, width];
   }
 
   allocate(capacity: number, needInputGrad: boolean): void {
@@ -44,11 +59,12 @@ export class MaxPooling2D extends Layer {
     const outSize = capacity * product(this.outputShape);
     this.y = arena.allocF32(outSize);
     this.argmax = arena.allocI32(outSize);
-    this.dx = needInputGrad ? arena.allocF32(capacity * product(this.inputShape)) : -1;
+    this.dx = needInputGrad ? arena.allocF32(capacity * this.storedInputSize()) : -1;
   }
 
   forward(x: number, batch: number): number {
-    const [h, w, c] = this.inputShape;
+    const [h, w] = this.stored;
+    const c = this.inputShape[2];
     const { outH, outW, padTop, padLeft } = this.geometry;
     this.kernels.maxPoolForward(x, this.y, this.argmax, batch, h, w, c,
       this.poolSize[0], this.poolSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW);
@@ -57,8 +73,12 @@ export class MaxPooling2D extends Layer {
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     if (!needInputGrad) return -1;
-    this.kernels.maxPoolBackward(dy, this.argmax, this.dx, batch * product(this.outputShape), batch * product(this.inputShape));
+    this.kernels.maxPoolBackward(dy, this.argmax, this.dx, batch * product(this.outputShape), batch * this.storedInputSize());
     return this.dx;
+  }
+
+  private storedInputSize(): number {
+    return this.stored[0] * this.stored[1] * this.inputShape[2];
   }
 
   getConfig(): Record<string, unknown> {

@@ -147,6 +147,13 @@ export class Sequential {
       specs.push(layer.build(shape, this.backend));
       shape = layer.outputShape;
     }
+    // A layer that reads only part of its input (a 'valid' pool of an odd-sized image) lets the layer
+    // before it compute just that part: the convnet's second convolution then skips the 21 of its
+    // 121 output positions that its pool never reads.
+    for (let i = 1; i < this.layers.length; i++) {
+      const region = this.layers[i].inputRegionRead();
+      if (region && this.layers[i - 1].cropOutput(...region)) this.layers[i].useCroppedInput(...region);
+    }
     this.allocateParams(specs.flat().map((s) => product(s.shape)));
     const initRng = this.rng.fork();
     let offset = 0;
