@@ -109,13 +109,15 @@ export function col2im(cols: usize, x: usize, batch: i32, h: i32, w: i32, c: i32
 /**
  * y[b,oy,ox,ci] = max over the window's cells inside the image; argmax[same] = flat index into x of
  * the first maximum in window order (ky, then kx). A window with no cell inside the image (impossible
- * for 'valid'/'same' geometry) gives y = 0, argmax = −1.
+ * for 'valid'/'same' geometry) gives y = 0, argmax = −1. positiveOnly = 1 also sets argmax = −1
+ * where y <= 0, so maxPoolBackward passes no gradient there: over ReLU outputs, that is the ReLU's
+ * backward done too (a window whose max is 0 has a ReLU derivative of 0 at its winner).
  * The running maximum lives in y/argmax themselves: each cell is one pass over the c channels,
  * independent per channel group, which pipelines better than a compare chain per channel group.
  */
 export function maxPoolForward(x: usize, y: usize, argmax: usize, batch: i32, h: i32, w: i32, c: i32,
-  poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
-  maxPoolForwardImages(x, y, argmax, 0, batch, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW);
+  poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32, positiveOnly: i32): void {
+  maxPoolForwardImages(x, y, argmax, 0, batch, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW, positiveOnly);
 }
 
 /**
@@ -123,7 +125,7 @@ export function maxPoolForward(x: usize, y: usize, argmax: usize, batch: i32, h:
  * image 0, so argmax keeps flat indices into the whole x: threads can each pool a band of images.
  */
 export function maxPoolForwardImages(x: usize, y: usize, argmax: usize, first: i32, end: i32, h: i32, w: i32, c: i32,
-  poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  poolH: i32, poolW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32, positiveOnly: i32): void {
   const lanes = i32x4(0, 1, 2, 3);
   const c4 = c & ~3;
   let o = first * outH * outW * c; // flat index of y[b, oy, ox, 0]
@@ -171,6 +173,15 @@ export function maxPoolForwardImages(x: usize, y: usize, argmax: usize, first: i
                 store<i32>(ao + bytesOf(ci), cell + ci);
               }
             }
+          }
+        }
+        if (positiveOnly) {
+          for (ci = 0; ci < c4; ci += 4) {
+            const off = bytesOf(ci);
+            v128.store(ao + off, v128.bitselect(v128.load(ao + off), i32x4.splat(-1), f32x4.gt(v128.load(yo + off), f32x4.splat(0))));
+          }
+          for (; ci < c; ci++) {
+            if (!(load<f32>(yo + bytesOf(ci)) > 0)) store<i32>(ao + bytesOf(ci), -1);
           }
         }
       }

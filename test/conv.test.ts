@@ -161,11 +161,11 @@ function poolArgs(p: Pool) {
 }
 
 /** Runs forward (and backward with dy) on one kernel set; returns y, argmax, dx. */
-function pool(kernels: (typeof all)[number]['kernels'], bufs: Buffers, p: Pool, x: ArrayLike<number>, dy?: ArrayLike<number>) {
+function pool(kernels: (typeof all)[number]['kernels'], bufs: Buffers, p: Pool, x: ArrayLike<number>, dy?: ArrayLike<number>, positiveOnly = 0) {
   const { outH, outW, list } = poolArgs(p);
   const inSize = p.batch * p.h * p.w * p.c, outSize = p.batch * outH * outW * p.c;
   const px = bufs.f32(inSize, x), py = bufs.f32(outSize), pa = bufs.f32(outSize), pdx = bufs.f32(inSize);
-  kernels.maxPoolForward(px, py, pa, ...list);
+  kernels.maxPoolForward(px, py, pa, ...list, positiveOnly);
   kernels.maxPoolBackward(bufs.f32(outSize, dy ?? new Float32Array(outSize).fill(1)), pa, pdx, outSize, inSize);
   return { y: bufs.read(py, outSize), argmax: bufs.readI32(pa, outSize), dx: bufs.read(pdx, inSize) };
 }
@@ -237,11 +237,27 @@ describe.each(all)('$name max pooling hand examples', ({ kernels }) => {
     bufs.done();
   });
 
+  test('positiveOnly: windows whose max is <= 0 get argmax −1, so backward = ReLU backward after pool backward', () => {
+    const bufs = new Buffers(arena);
+    // 4x4 of ReLU outputs (>= 0): windows with max 3, 0, 0 (all zero) and 2.
+    const x = [
+      0, 3, 0, 0,
+      1, 0, 0, 0,
+      0, 0, 0, 2,
+      0, 0, 1, 0,
+    ];
+    const { y, argmax, dx } = pool(kernels, bufs, { batch: 1, h: 4, w: 4, c: 1, ph: 2, pw: 2, sh: 2, sw: 2, padding: 'valid' }, x, [10, 20, 30, 40], 1);
+    expectExact(y, [3, 0, 0, 2]);
+    expectExact(argmax, [1, -1, -1, 11]);
+    expectExact(dx, [0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 0, 0]);
+    bufs.done();
+  });
+
   test('a window entirely in the padding (non-Keras geometry) gives y = 0, argmax = −1, and no gradient', () => {
     const bufs = new Buffers(arena);
     const px = bufs.f32(4, [1, 2, 3, 4]), py = bufs.f32(2), pa = bufs.f32(2), pdx = bufs.f32(4);
     // 2x2 image, pool 2x2 stride 2, padTop 2: the first output row sees only padding.
-    kernels.maxPoolForward(px, py, pa, 1, 2, 2, 1, 2, 2, 2, 2, 2, 0, 2, 1);
+    kernels.maxPoolForward(px, py, pa, 1, 2, 2, 1, 2, 2, 2, 2, 2, 0, 2, 1, 0);
     expectExact(bufs.read(py, 2), [0, 4]);
     expectExact(bufs.readI32(pa, 2), [-1, 3]);
     kernels.maxPoolBackward(bufs.f32(2, [7, 8]), pa, pdx, 2, 4);
@@ -268,19 +284,26 @@ describe.each(wasm)('$name WASM max pooling vs reference (exact)', ({ kernels })
         const inSize = p.batch * p.h * p.w * c;
         if (inSize > 400_000) continue;
         const { outH, outW } = poolArgs(p);
-        // Small negative integers: many ties, and a padding zero would beat every cell.
-        const x = new Float32Array(inSize).map(() => Math.floor(rand() * 4) - 5);
-        const dy = uniform(rand, p.batch * outH * outW * c);
-        const bufs = new Buffers(arena);
-        const r = pool(reference, bufs, p, x, dy), k = pool(kernels, bufs, p, x, dy);
-        const what = JSON.stringify(p);
-        expectExact(k.y, r.y, `maxPool y ${what}`);
-        expectExact(k.argmax, r.argmax, `maxPool argmax ${what}`);
-        expectExact(k.dx, r.dx, `maxPool dx ${what}`);
-        for (let i = 0; i < r.y.length; i++) {
-          if (r.argmax[i] < 0 || x[r.argmax[i]] !== r.y[i]) throw new Error(`argmax does not point at y[${i}] ${what}`);
+        for (const positiveOnly of [0, 1]) {
+          // Small integers, many ties. Plain: negative, so a padding zero would beat every cell.
+          // positiveOnly: ReLU-like, with 0 and positive maxima mixed.
+          const x = new Float32Array(inSize).map(() => Math.floor(rand() * 4) - (positiveOnly ? 2 : 5));
+          const dy = uniform(rand, p.batch * outH * outW * c);
+          const bufs = new Buffers(arena);
+          const r = pool(reference, bufs, p, x, dy, positiveOnly), k = pool(kernels, bufs, p, x, dy, positiveOnly);
+          const what = `${JSON.stringify(p)} positiveOnly ${positiveOnly}`;
+          expectExact(k.y, r.y, `maxPool y ${what}`);
+          expectExact(k.argmax, r.argmax, `maxPool argmax ${what}`);
+          expectExact(k.dx, r.dx, `maxPool dx ${what}`);
+          for (let i = 0; i < r.y.length; i++) {
+            if (positiveOnly && !(r.y[i] > 0)) {
+              if (r.argmax[i] !== -1) throw new Error(`argmax[${i}] should be −1 for y = ${r.y[i]} ${what}`);
+            } else if (r.argmax[i] < 0 || x[r.argmax[i]] !== r.y[i]) {
+              throw new Error(`argmax does not point at y[${i}] ${what}`);
+            }
+          }
+          bufs.done();
         }
-        bufs.done();
       }
     }
   });

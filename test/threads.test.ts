@@ -175,16 +175,18 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
 
             // Pooling with the same window geometry (ties included: a coarse grid of values).
             const xq = bufs.f32(inSize, uniform(rand, inSize).map((v) => Math.round(v * 4)));
-            r = both(bufs, [{ n: outSize }, { n: outSize }], (kn, [y, am]) => kn.maxPoolForward(xq, y, am, ...geo.slice(0, 4) as [number, number, number, number], g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW), k);
-            expectExact(r.threaded[0], r.single[0], `maxPoolForward y ${what}`);
-            expectExact(r.threaded[1], r.single[1], `maxPoolForward argmax ${what}`);
+            for (const positiveOnly of [1, 0]) {
+              r = both(bufs, [{ n: outSize }, { n: outSize }], (kn, [y, am]) => kn.maxPoolForward(xq, y, am, ...geo.slice(0, 4) as [number, number, number, number], g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW, positiveOnly), k);
+              expectExact(r.threaded[0], r.single[0], `maxPoolForward y ${what} positiveOnly ${positiveOnly}`);
+              expectExact(r.threaded[1], r.single[1], `maxPoolForward argmax ${what} positiveOnly ${positiveOnly}`);
+            }
             const argmax = bufs.f32(outSize, r.single[1]);
             const dy = bufs.f32(outSize, uniform(rand, outSize));
             r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackward(dy, argmax, dx, outSize, inSize), k);
             expectExact(r.threaded[0], r.single[0], `maxPoolBackward ${what}`);
             // The argmax our maxPoolForward wrote: split by images (each thread its own outputs)...
             const ownArgmax = bufs.f32(outSize), ownY = bufs.f32(outSize);
-            k.maxPoolForward(xq, ownY, ownArgmax, batch, g.h, g.w, c, g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW);
+            k.maxPoolForward(xq, ownY, ownArgmax, batch, g.h, g.w, c, g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW, 0);
             const pool = backend.pool!;
             let calls = pool.splitCalls;
             r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackward(dy, ownArgmax, dx, outSize, inSize), k);

@@ -165,10 +165,11 @@ describe('training', () => {
   });
 
   it.each(['reference', 'wasm'] as const)(
-    "%s: a convolution computes only the outputs its 'valid' pool reads, with the same predictions and updates",
+    "%s: a conv computes only the outputs its 'valid' pool reads, the pool does its ReLU's backward; same predictions and updates",
     (backend) => {
       // 9x9 input → conv 3x3 → 7x7 → pool 2 → 3x3, which reads only the top-left 6x6 of the 7x7.
-      // Twin model: a ReLU between them (the identity after a relu conv) keeps the conv whole.
+      // Twin model: a ReLU between them (the identity after a relu conv) keeps the conv whole and
+      // its ReLU backward its own.
       const layersOf = (cropped: boolean) => [
         new Conv2D({ filters: 3, kernelSize: 3, activation: 'relu', inputShape: [9, 9, 2] }),
         ...(cropped ? [] : [new ReLU()]),
@@ -181,19 +182,24 @@ describe('training', () => {
       const y = [0, 1, 2, 3, 1, 2];
       const kernels = getBackend(backend).kernels;
       const spy = vi.spyOn(kernels, 'gemmNNBias');
+      const reluSpy = vi.spyOn(kernels, 'reluBackward');
       const results = [true, false].map((cropped) => {
         const model = new Sequential(layersOf(cropped), { backend, seed: 3 });
         model.compile({ optimizer: new SGD({ learningRate: 0.5 }), loss: 'sparseCategoricalCrossentropy' });
         spy.mockClear();
+        reluSpy.mockClear();
         const predicted = model.predict(x).data.slice();
         const rows = spy.mock.calls.map((c) => c[4]);
         model.trainOnBatch(x, y);
-        return { predicted, rows, weights: model.getWeights().map((w) => w.data.slice()) };
+        return { predicted, rows, reluBackwards: reluSpy.mock.calls.length, weights: model.getWeights().map((w) => w.data.slice()) };
       });
       spy.mockRestore();
+      reluSpy.mockRestore();
       const [cropped, whole] = results;
       expect(cropped.rows[0]).toBe(6 * 6 * 6); // the conv's product has a row per computed output position
       expect(whole.rows[0]).toBe(6 * 7 * 7);
+      expect(cropped.reluBackwards).toBe(0);
+      expect(whole.reluBackwards).toBe(2); // the conv's and the ReLU layer's
       expect(cropped.predicted).toEqual(whole.predicted);
       cropped.weights.forEach((w, i) => {
         for (let j = 0; j < w.length; j++) expect(w[j]).toBeCloseTo(whole.weights[i][j], 6);

@@ -75,10 +75,12 @@ export interface Kernels {
   /**
    * y[b, oy, ox, ci] = max over the window (padding cells never win) of x; argmax (i32, same size
    * as y) records the flat index into x of the winning element (first maximum in window order).
+   * positiveOnly = 1 records −1 instead where y <= 0, so that maxPoolBackward gives dx = 0 there:
+   * for a pool over ReLU outputs, maxPoolBackward then yields the gradient before the ReLU.
    */
   maxPoolForward(x: number, y: number, argmax: number, batch: number, h: number, w: number, c: number,
     poolH: number, poolW: number, strideH: number, strideW: number, padTop: number, padLeft: number,
-    outH: number, outW: number): void;
+    outH: number, outW: number, positiveOnly: number): void;
   /**
    * Direct convolution of a ONE-channel input, stride 1, 'valid' (outH = h − kh + 1, outW = w − kw + 1):
    * y[b, oy, ox, f] = act(bias[f] + Σ_{ky, kx} x[b, oy + ky, ox + kx] · kernel[ky, kx, f]), with
@@ -93,7 +95,7 @@ export interface Kernels {
    */
   conv2dC1KernelGrad(x: number, dz: number, dK: number, batch: number, h: number, w: number,
     kh: number, kw: number, outH: number, outW: number, filters: number): void;
-  /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize. */
+  /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize (argmax −1: skipped). */
   maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;
   /**
    * Shifts each image by whole pixels (data augmentation): shifts is i32[2·batch] holding (dy, dx)

@@ -69,7 +69,7 @@ const OPCODE = 3;
 const READY = 4; // 1 instantiated, 2 failed (message in the error area)
 const ERROR_LEN = 5;
 const RESULT = 6; // the call's return value (an i32 count)
-const ARGS = 16; // float64 arguments per thread
+const ARGS = 20; // float64 arguments per thread (worker.mjs passes this many)
 const ERROR_BYTES = 4096;
 /**
  * How long a worker polls for the next request before it sleeps in Atomics.wait. Waking a sleeping
@@ -255,9 +255,7 @@ export class ThreadPool {
     const seq = (this.seq = (this.seq % 0x3fffffff) + 1);
     const ctl = this.ctl;
     for (let t = 1; t < parts; t++) {
-      const values = argsFor(bounds[t], bounds[t + 1], t);
-      const a = this.args[t];
-      for (let i = 0; i < values.length; i++) a[i] = values[i];
+      this.args[t].set(argsFor(bounds[t], bounds[t + 1], t)); // throws if more than ARGS
       ctl[t * INTS + OPCODE] = op;
       Atomics.store(ctl, t * INTS + REQ, seq);
       Atomics.notify(ctl, t * INTS + REQ);
@@ -500,11 +498,11 @@ export class ThreadPool {
         const image = h * w * c * F;
         this.run(OP.translateImages, b, (lo, hi) => [src + lo * image, dst + lo * image, shifts + 2 * lo * F, hi - lo, h, w, c]);
       },
-      maxPoolForward: (x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW) => {
+      maxPoolForward: (x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW, positiveOnly) => {
         pools.set(argmax, { batch, inPer: h * w * c, outPer: outH * outW * c });
         const b = images(batch, h * w * c);
-        if (!b) return one.maxPoolForward(x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW);
-        this.run(OP.maxPoolForwardImages, b, (lo, hi) => [x, y, argmax, lo, hi, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW]);
+        if (!b) return one.maxPoolForward(x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW, positiveOnly);
+        this.run(OP.maxPoolForwardImages, b, (lo, hi) => [x, y, argmax, lo, hi, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW, positiveOnly]);
       },
       maxPoolBackward: (dy, argmax, dx, outSize, inSize) => {
         // When argmax came from our maxPoolForward with this geometry, every output of image b points

@@ -63,7 +63,7 @@ if (fns) {
     let status = 0;
     try {
       const a = args;
-      const result = fns[ctl[base + OP]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
+      const result = fns[ctl[base + OP]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
       ctl[base + RESULT] = typeof result === 'number' ? result : 0;
     } catch (error) {
       reportError(error);

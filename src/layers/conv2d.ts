@@ -34,6 +34,8 @@ export class Conv2D extends Layer {
   private geometry!: WindowGeometry;
   private patchSize = 0; // kh·kw·C, one row of cols
   private cols = 0; // im2col of the latest input; reused for dcols in backward
+  /** The next layer's backward returns dL/dz already (a max pool after a ReLU): skip the ReLU's. */
+  private reluBackwardDone = false;
   /** One input channel, stride 1, 'valid', with bias: convolve directly, no im2col (see forward). */
   private direct = false;
   private x = 0; // the latest input (the direct path's dK reads it)
@@ -75,6 +77,14 @@ export class Conv2D extends Layer {
     return true;
   }
 
+  override get endsInRelu(): boolean {
+    return this.activation === 'relu';
+  }
+
+  override skipReluBackward(): void {
+    this.reluBackwardDone = true;
+  }
+
   protected override paramSpecs(): ParamSpec[] {
     const [kh, kw] = this.kernelSize;
     const c = this.inputShape[2];
@@ -93,7 +103,7 @@ export class Conv2D extends Layer {
     this.cols = this.direct && !needInputGrad ? -1 : arena.allocF32(positions * this.patchSize);
     this.y = arena.allocF32(positions * this.filters);
     this.z = this.activation === 'softmax' ? arena.allocF32(positions * this.filters) : this.y;
-    this.dz = this.activation === 'linear' ? -1 : arena.allocF32(positions * this.filters);
+    this.dz = this.activation === 'linear' || this.reluBackwardDone ? -1 : arena.allocF32(positions * this.filters);
     this.dx = needInputGrad ? arena.allocF32(capacity * product(this.inputShape)) : -1;
   }
 
@@ -124,7 +134,7 @@ export class Conv2D extends Layer {
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     const rows = this.positions(batch);
-    const dz = activationBackward(this.kernels, this.activation, this.y, dy, this.dz, rows, this.filters);
+    const dz = this.reluBackwardDone ? dy : activationBackward(this.kernels, this.activation, this.y, dy, this.dz, rows, this.filters);
     return this.backwardFromLogits(dz, batch, needInputGrad);
   }
 

@@ -102,6 +102,24 @@ export abstract class Layer {
     throw new Error(`${this.name} (${this.className}): reads all of its input; it cannot take a cropped one`);
   }
 
+  /** Whether the output is max(0, z) (activation 'relu'), so that the next layer may do the ReLU's backward. */
+  get endsInRelu(): boolean {
+    return false;
+  }
+
+  /**
+   * Asks the layer, whose input is ReLU outputs, to return dL/dz of that ReLU from backward rather
+   * than dL/dx (a max pool can, for free: see MaxPooling2D). Returns whether it will.
+   */
+  takeOverReluBackward(): boolean {
+    return false;
+  }
+
+  /** Tells a layer that ends in ReLU that the next layer's backward already returns dL/dz. */
+  skipReluBackward(): void {
+    throw new Error(`${this.name} (${this.className}): does not end in a ReLU`);
+  }
+
   /** Whether the output is softmax(z), so that cross-entropy can start backward at dL/dz = (p − onehot)/B. */
   get endsInSoftmax(): boolean {
     return false;

@@ -2,6 +2,9 @@
 //
 // Only the window's winner influenced y, so the gradient flows back to it alone:
 //   dx[argmax] += dy     (every other dx is 0)
+// Over ReLU outputs r = max(0, z), the winner's dL/dz is dy if y > 0 and 0 if y = 0 (then the
+// winner is 0, where the ReLU's derivative is 0). So when the layer before ends in a ReLU, this
+// pool drops the y = 0 winners and hands back dL/dz directly: the ReLU's backward costs nothing.
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
 import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
 
@@ -19,6 +22,8 @@ export class MaxPooling2D extends Layer {
   private geometry!: WindowGeometry;
   /** Height and width of the input as stored: inputShape's, or the region read (useCroppedInput). */
   private stored: [number, number] = [0, 0];
+  /** The input is ReLU outputs and backward returns dL/dz before that ReLU (takeOverReluBackward). */
+  private beforeRelu = false;
   private y = 0;
   private argmax = 0; // i32: for each output, the flat index of the input element that won
   private dx = 0;
@@ -54,6 +59,11 @@ export class MaxPooling2D extends Layer {
     this.stored = [height, width];
   }
 
+  override takeOverReluBackward(): boolean {
+    this.beforeRelu = true;
+    return true;
+  }
+
   allocate(capacity: number, needInputGrad: boolean): void {
     const arena = this.backend.arena;
     const outSize = capacity * product(this.outputShape);
@@ -67,7 +77,7 @@ export class MaxPooling2D extends Layer {
     const c = this.inputShape[2];
     const { outH, outW, padTop, padLeft } = this.geometry;
     this.kernels.maxPoolForward(x, this.y, this.argmax, batch, h, w, c,
-      this.poolSize[0], this.poolSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW);
+      this.poolSize[0], this.poolSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW, this.beforeRelu ? 1 : 0);
     return this.y;
   }
 

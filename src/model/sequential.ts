@@ -150,9 +150,12 @@ export class Sequential {
     // A layer that reads only part of its input (a 'valid' pool of an odd-sized image) lets the layer
     // before it compute just that part: the convnet's second convolution then skips the 21 of its
     // 121 output positions that its pool never reads.
+    // And a max pool over ReLU outputs does the ReLU's backward as part of its own.
     for (let i = 1; i < this.layers.length; i++) {
-      const region = this.layers[i].inputRegionRead();
-      if (region && this.layers[i - 1].cropOutput(...region)) this.layers[i].useCroppedInput(...region);
+      const [before, layer] = [this.layers[i - 1], this.layers[i]];
+      const region = layer.inputRegionRead();
+      if (region && before.cropOutput(...region)) layer.useCroppedInput(...region);
+      if (before.endsInRelu && layer.takeOverReluBackward()) before.skipReluBackward();
     }
     this.allocateParams(specs.flat().map((s) => product(s.shape)));
     const initRng = this.rng.fork();

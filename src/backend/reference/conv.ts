@@ -100,7 +100,8 @@ export function referenceConv(arena: Arena): ConvKernels {
 
     // y = max over the window's cells inside the image; argmax = flat index into x of the first
     // maximum in window order (ky, then kx). A window entirely in the padding: y = 0, argmax = −1.
-    maxPoolForward(x, y, argmax, batch, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW) {
+    // positiveOnly: argmax = −1 also where y <= 0 (no gradient where a ReLU below passed none).
+    maxPoolForward(x, y, argmax, batch, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW, positiveOnly) {
       const f = arena.f32, i32 = arena.i32;
       const X = x >> 2, Y = y >> 2, A = argmax >> 2;
       for (let b = 0; b < batch; b++) {
@@ -123,7 +124,7 @@ export function referenceConv(arena: Arena): ConvKernels {
               }
               const o = ((b * outH + oy) * outW + ox) * c + ci;
               f[Y + o] = best;
-              i32[A + o] = arg;
+              i32[A + o] = positiveOnly && !(best > 0) ? -1 : arg;
             }
           }
         }
