@@ -492,11 +492,11 @@ export class ThreadPool {
           [x + lo * h * w * F, dz + lo * out * F, t === 0 ? dK : partials[t], hi - lo, h, w, kh, kw, outH, outW, filters]);
         for (let t = 1; t < b.length - 1; t++) fns[OP.axpy](partials[t], dK, size, 1);
       },
-      translateImages: (src, dst, shifts, batch, h, w, c) => {
+      translateImages: (src, indices, dst, shifts, batch, h, w, c) => {
         const b = images(batch, h * w * c);
-        if (!b) return one.translateImages(src, dst, shifts, batch, h, w, c);
+        if (!b) return one.translateImages(src, indices, dst, shifts, batch, h, w, c);
         const image = h * w * c * F;
-        this.run(OP.translateImages, b, (lo, hi) => [src + lo * image, dst + lo * image, shifts + 2 * lo * F, hi - lo, h, w, c]);
+        this.run(OP.translateImages, b, (lo, hi) => [src, indices + lo * F, dst + lo * image, shifts + 2 * lo * F, hi - lo, h, w, c]);
       },
       maxPoolForward: (x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW, positiveOnly) => {
         pools.set(argmax, { batch, inPer: h * w * c, outPer: outH * outW * c });
