@@ -189,6 +189,51 @@ export function maxPoolForwardImages(x: usize, y: usize, argmax: usize, first: i
   }
 }
 
+/**
+ * maxPoolBackward for windows that tile the image without overlap (strides = pool size, 'valid'):
+ * every input cell lies in at most one window, so dx is written in one pass, cell by cell, as dy
+ * where the cell won (argmax, flat into the whole x, equals its index) and 0 elsewhere: no zero
+ * fill, no scatter, four channels per v128. Cells right of or below the last window get 0.
+ */
+export function maxPoolBackwardWindows(dy: usize, argmax: usize, dx: usize, batch: i32, h: i32, w: i32, c: i32,
+  poolH: i32, poolW: i32, outH: i32, outW: i32): void {
+  maxPoolBackwardWindowsImages(dy, argmax, dx, 0, batch, h, w, c, poolH, poolW, outH, outW);
+}
+
+/** maxPoolBackwardWindows for the images first <= b < end only (pointers still at image 0). */
+export function maxPoolBackwardWindowsImages(dy: usize, argmax: usize, dx: usize, first: i32, end: i32, h: i32, w: i32, c: i32,
+  poolH: i32, poolW: i32, outH: i32, outW: i32): void {
+  const lanes = i32x4(0, 1, 2, 3);
+  const c4 = c & ~3;
+  const rowBytes = bytesOf(w * c);
+  const coveredW = outW * poolW, coveredH = outH * poolH;
+  for (let b = first; b < end; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ky = 0; ky < poolH; ky++) {
+        const iy = oy * poolH + ky;
+        for (let ox = 0; ox < outW; ox++) {
+          const o = ((b * outH + oy) * outW + ox) * c;
+          const dyo = dy + bytesOf(o), ao = argmax + bytesOf(o);
+          for (let kx = 0; kx < poolW; kx++) {
+            const cell = ((b * h + iy) * w + ox * poolW + kx) * c;
+            const dxc = dx + bytesOf(cell);
+            let ci = 0;
+            for (; ci < c4; ci += 4) {
+              const won = i32x4.eq(v128.load(ao + bytesOf(ci)), i32x4.add(i32x4.splat(cell + ci), lanes));
+              v128.store(dxc + bytesOf(ci), v128.and(v128.load(dyo + bytesOf(ci)), won));
+            }
+            for (; ci < c; ci++) {
+              store<f32>(dxc + bytesOf(ci), load<i32>(ao + bytesOf(ci)) == cell + ci ? load<f32>(dyo + bytesOf(ci)) : 0);
+            }
+          }
+        }
+        zeroRun(dx + <usize>(b * h + iy) * rowBytes + bytesOf(coveredW * c), bytesOf((w - coveredW) * c));
+      }
+    }
+    zeroRun(dx + <usize>(b * h + coveredH) * rowBytes, <usize>(h - coveredH) * rowBytes);
+  }
+}
+
 /** dx = 0 (inSize floats), then dx[argmax[i]] += dy[i]; an index outside [0, inSize) is skipped. */
 export function maxPoolBackward(dy: usize, argmax: usize, dx: usize, outSize: i32, inSize: i32): void {
   memory.fill(dx, 0, bytesOf(inSize));

@@ -295,6 +295,15 @@ describe.each(wasm)('$name WASM max pooling vs reference (exact)', ({ kernels })
           expectExact(k.y, r.y, `maxPool y ${what}`);
           expectExact(k.argmax, r.argmax, `maxPool argmax ${what}`);
           expectExact(k.dx, r.dx, `maxPool dx ${what}`);
+          if (p.padding === 'valid' && p.sh === p.ph && p.sw === p.pw) {
+            // Side-by-side windows: the one-pass backward gives the same dx, over a buffer of garbage.
+            const pa = bufs.i32(Array.from(r.argmax)), pdy = bufs.f32(dy.length, dy);
+            for (const kn of [reference, kernels]) {
+              const pdx = bufs.f32(inSize, new Float32Array(inSize).fill(NaN));
+              kn.maxPoolBackwardWindows(pdy, pa, pdx, p.batch, p.h, p.w, c, p.ph, p.pw, outH, outW);
+              expectExact(bufs.read(pdx, inSize), r.dx, `maxPoolBackwardWindows (${kn === reference ? 'reference' : 'wasm'}) ${what}`);
+            }
+          }
           for (let i = 0; i < r.y.length; i++) {
             if (positiveOnly && !(r.y[i] > 0)) {
               if (r.argmax[i] !== -1) throw new Error(`argmax[${i}] should be −1 for y = ${r.y[i]} ${what}`);

@@ -184,6 +184,11 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
             const dy = bufs.f32(outSize, uniform(rand, outSize));
             r = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackward(dy, argmax, dx, outSize, inSize), k);
             expectExact(r.threaded[0], r.single[0], `maxPoolBackward ${what}`);
+            if (g.padding === 'valid' && g.sh === g.kh && g.sw === g.kw) {
+              const windows = both(bufs, [{ n: inSize, init: uniform(rand, inSize) }], (kn, [dx]) => kn.maxPoolBackwardWindows(dy, argmax, dx, batch, g.h, g.w, c, g.kh, g.kw, outH, outW), k);
+              expectExact(windows.threaded[0], windows.single[0], `maxPoolBackwardWindows ${what}`);
+              expectExact(windows.single[0], r.single[0], `maxPoolBackwardWindows = maxPoolBackward ${what}`);
+            }
             // The argmax our maxPoolForward wrote: split by images (each thread its own outputs)...
             const ownArgmax = bufs.f32(outSize), ownY = bufs.f32(outSize);
             k.maxPoolForward(xq, ownY, ownArgmax, batch, g.h, g.w, c, g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW, 0);

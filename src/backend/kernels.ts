@@ -98,6 +98,12 @@ export interface Kernels {
   /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize (argmax −1: skipped). */
   maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;
   /**
+   * maxPoolBackward for windows that tile the image without overlap (strides = pool size, 'valid'),
+   * given the geometry of the maxPoolForward that wrote argmax: the same dx, in one write pass.
+   */
+  maxPoolBackwardWindows(dy: number, argmax: number, dx: number, batch: number, h: number, w: number, c: number,
+    poolH: number, poolW: number, outH: number, outW: number): void;
+  /**
    * Gathers images and shifts each by whole pixels (data augmentation): indices is i32[batch], shifts
    * i32[2·batch] holding (dy, dx) per image, and dst[b, y, x, :] = src[indices[b], y − dy, x − dx, :],
    * or 0 where that falls outside. (gatherRows followed by a shift, in one pass.)
@@ -125,6 +131,6 @@ export const KERNEL_NAMES = [
   'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
-  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForward', 'maxPoolBackward', 'translateImages',
+  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
   'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

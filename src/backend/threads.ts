@@ -24,9 +24,10 @@
 //                               when M >= K (dense layers' weight gradients, K = batch).
 //   colSum                      bands of rows, partial sums added the same way.
 //   conv2dC1KernelGrad          bands of images, partial dK added the same way.
-//   im2col, col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward
+//   im2col, col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
-//                               the whole tensors, so argmax stays a flat index into the whole x.
+//                               the whole tensors, so argmax stays a flat index into the whole x
+//                               (and maxPoolBackwardWindowsImages likewise).
 //   maxPoolBackward             bands of images when argmax came from this object's maxPoolForward
 //                               (checked by the kernel), else bands of dx, each thread scanning every
 //                               output for the argmax in its band (maxPoolBackwardRange): bit-identical.
@@ -50,7 +51,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 /** The exports a worker can be asked to call, by index. */
 const OPS = [
   'gemmStridedAt',
-  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'translateImages', 'gatherRows',
+  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
 type OpName = (typeof OPS)[number];
@@ -503,6 +504,11 @@ export class ThreadPool {
         const b = images(batch, h * w * c);
         if (!b) return one.maxPoolForward(x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW, positiveOnly);
         this.run(OP.maxPoolForwardImages, b, (lo, hi) => [x, y, argmax, lo, hi, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW, positiveOnly]);
+      },
+      maxPoolBackwardWindows: (dy, argmax, dx, batch, h, w, c, pH, pW, outH, outW) => {
+        const b = images(batch, h * w * c);
+        if (!b) return one.maxPoolBackwardWindows(dy, argmax, dx, batch, h, w, c, pH, pW, outH, outW);
+        this.run(OP.maxPoolBackwardWindowsImages, b, (lo, hi) => [dy, argmax, dx, lo, hi, h, w, c, pH, pW, outH, outW]);
       },
       maxPoolBackward: (dy, argmax, dx, outSize, inSize) => {
         // When argmax came from our maxPoolForward with this geometry, every output of image b points

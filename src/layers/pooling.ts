@@ -83,7 +83,15 @@ export class MaxPooling2D extends Layer {
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     if (!needInputGrad) return -1;
-    this.kernels.maxPoolBackward(dy, this.argmax, this.dx, batch * product(this.outputShape), batch * this.storedInputSize());
+    const [h, w] = this.stored;
+    const { outH, outW } = this.geometry;
+    const [ph, pw] = this.poolSize;
+    if (this.padding === 'valid' && this.strides[0] === ph && this.strides[1] === pw) {
+      // Windows side by side (the usual 2x2 pool): each input cell in at most one, dx in one pass.
+      this.kernels.maxPoolBackwardWindows(dy, this.argmax, this.dx, batch, h, w, this.inputShape[2], ph, pw, outH, outW);
+    } else {
+      this.kernels.maxPoolBackward(dy, this.argmax, this.dx, batch * product(this.outputShape), batch * this.storedInputSize());
+    }
     return this.dx;
   }
 

@@ -3,7 +3,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'conv2dC1Forward' | 'conv2dC1KernelGrad' | 'maxPoolForward' | 'maxPoolBackward' | 'translateImages'>;
+type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'conv2dC1Forward' | 'conv2dC1KernelGrad' | 'maxPoolForward' | 'maxPoolBackward' | 'maxPoolBackwardWindows' | 'translateImages'>;
 
 export function referenceConv(arena: Arena): ConvKernels {
   return {
@@ -125,6 +125,25 @@ export function referenceConv(arena: Arena): ConvKernels {
               const o = ((b * outH + oy) * outW + ox) * c + ci;
               f[Y + o] = best;
               i32[A + o] = positiveOnly && !(best > 0) ? -1 : arg;
+            }
+          }
+        }
+      }
+    },
+
+    // Windows that tile the image without overlap: each cell gets dy of its window if it won, else 0
+    // (cells outside every window: 0).
+    maxPoolBackwardWindows(dy, argmax, dx, batch, h, w, c, poolH, poolW, outH, outW) {
+      const f = arena.f32, i32 = arena.i32;
+      const DY = dy >> 2, A = argmax >> 2, DX = dx >> 2;
+      for (let b = 0; b < batch; b++) {
+        for (let iy = 0; iy < h; iy++) {
+          for (let ix = 0; ix < w; ix++) {
+            const oy = Math.floor(iy / poolH), ox = Math.floor(ix / poolW);
+            for (let ci = 0; ci < c; ci++) {
+              const cell = ((b * h + iy) * w + ix) * c + ci;
+              const o = ((b * outH + oy) * outW + ox) * c + ci;
+              f[DX + cell] = oy < outH && ox < outW && i32[A + o] === cell ? f[DY + o] : 0;
             }
           }
         }
