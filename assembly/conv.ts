@@ -449,20 +449,37 @@ export function conv2dC1Forward(x: usize, kernel: usize, bias: usize, y: usize, 
 }
 
 /**
- * The kernel gradient of conv2dC1Forward: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f]
- * (dK is overwritten). Summed per output row: for each (b, oy) and tap, the row's outW terms are added
+ * The kernel and bias gradients of conv2dC1Forward: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f]
+ * and dbias[f] = Σ_{b, oy, ox} dz[b, oy, ox, f] (both overwritten; the bias sum comes free while
+ * each row of dz is in L1, where a separate column sum would stream all of dz again). Summed per output row: for each (b, oy) and tap, the row's outW terms are added
  * in registers (ox order), then that row sum is added to dK, rows in (b, oy) order. The row of dz
  * (outW·filters floats) stays in L1 across the kh·kw taps. Two neighbouring taps (kx, kx + 1) share
  * each load of dz: 8 accumulators = 2 taps x 16 filters, 4 loads of dz and 2 splats per 8 multiply-adds.
  */
-export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, batch: i32, h: i32, w: i32,
+export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, dbias: usize, batch: i32, h: i32, w: i32,
   kh: i32, kw: i32, outH: i32, outW: i32, filters: i32): void {
   const fBytes = bytesOf(filters);
   const f16s = filters & ~15;
+  const f4s = filters & ~3;
   memory.fill(dK, 0, bytesOf(kh * kw * filters));
+  memory.fill(dbias, 0, fBytes);
   let dzRow = dz;
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outH; oy++, dzRow += <usize>outW * fBytes) {
+      // dbias += this row's sum (ox order), as dK below.
+      let g = 0;
+      for (; g < f4s; g += 4) {
+        let a = f32x4.splat(0);
+        let d = dzRow + bytesOf(g);
+        for (let ox = 0; ox < outW; ox++, d += fBytes) a = f32x4.add(a, v128.load(d));
+        v128.store(dbias + bytesOf(g), f32x4.add(v128.load(dbias + bytesOf(g)), a));
+      }
+      for (; g < filters; g++) {
+        let a: f32 = 0;
+        let d = dzRow + bytesOf(g);
+        for (let ox = 0; ox < outW; ox++, d += fBytes) a += load<f32>(d);
+        store<f32>(dbias + bytesOf(g), load<f32>(dbias + bytesOf(g)) + a);
+      }
       let k = dK; // dK[ky, kx, :]
       for (let ky = 0; ky < kh; ky++) {
         let kx = 0;

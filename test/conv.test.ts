@@ -437,10 +437,12 @@ describe('reference conv2dC1Forward / conv2dC1KernelGrad equal im2col + gemmNNBi
         reference.gemmNNBias(cols, d.kernel, d.bias, yG, rows, taps, g.filters, relu);
         expectClose(bufs.read(yD, d.yLen), bufs.read(yG, d.yLen), { rtol: 1e-6, atol: 1e-6, what: `forward relu ${relu} ${what}` });
       }
-      const dkD = bufs.f32(d.kLen), dkG = bufs.f32(d.kLen);
-      reference.conv2dC1KernelGrad(d.x, d.dz, dkD, g.batch, g.h, g.w, g.kh, g.kw, d.outH, d.outW, g.filters);
+      const dkD = bufs.f32(d.kLen), dkG = bufs.f32(d.kLen), dbD = bufs.f32(g.filters), dbG = bufs.f32(g.filters);
+      reference.conv2dC1KernelGrad(d.x, d.dz, dkD, dbD, g.batch, g.h, g.w, g.kh, g.kw, d.outH, d.outW, g.filters);
       reference.gemmTN(cols, d.dz, dkG, taps, rows, g.filters, 0);
+      reference.colSum(d.dz, dbG, rows, g.filters, 0);
       expectClose(bufs.read(dkD, d.kLen), bufs.read(dkG, d.kLen), { rtol: 1e-6, atol: 1e-5, what: `dK ${what}` });
+      expectClose(bufs.read(dbD, g.filters), bufs.read(dbG, g.filters), { rtol: 1e-6, atol: 1e-5, what: `dbias ${what}` });
       bufs.done();
     }
   });
@@ -492,10 +494,14 @@ describe.each(wasm)('$name WASM conv2dC1Forward / conv2dC1KernelGrad vs referenc
           }
         }
       }
-      const dkR = bufs.f32(d.kLen), dkW = bufs.f32(d.kLen); // dkW starts as guard values: overwritten
-      reference.conv2dC1KernelGrad(d.x, d.dz, dkR, ...geo);
-      kernels.conv2dC1KernelGrad(d.x, d.dz, dkW, ...geo);
+      // dkW and dbW start as guard values: overwritten.
+      const dkR = bufs.f32(d.kLen), dkW = bufs.f32(d.kLen), dbR = bufs.f32(g.filters), dbW = bufs.f32(g.filters);
+      reference.conv2dC1KernelGrad(d.x, d.dz, dkR, dbR, ...geo);
+      kernels.conv2dC1KernelGrad(d.x, d.dz, dkW, dbW, ...geo);
       expectClose(bufs.read(dkW, d.kLen), bufs.read(dkR, d.kLen), { tol: (i) => 1e-6 * dkMag[i], what: `dK ${what}` });
+      const dbMag = new Float64Array(g.filters);
+      for (let i = 0; i < d.yLen; i++) dbMag[i % g.filters] += Math.abs(d.dzv[i]);
+      expectClose(bufs.read(dbW, g.filters), bufs.read(dbR, g.filters), { tol: (i) => 1e-6 * dbMag[i], what: `dbias ${what}` });
       bufs.done();
     }
   });

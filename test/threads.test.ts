@@ -254,13 +254,17 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
               }
             }
           }
+          const biasMag = new Float64Array(filters);
+          for (let i = 0; i < yLen; i++) biasMag[i % filters] += Math.abs(dzv[i]);
           const calls = backend.pool!.splitCalls;
-          r = both(bufs, [{ n: kLen }], (kn, [dK]) => kn.conv2dC1KernelGrad(x, dz, dK, ...geo), k);
+          r = both(bufs, [{ n: kLen }, { n: filters }], (kn, [dK, dbias]) => kn.conv2dC1KernelGrad(x, dz, dK, dbias, ...geo), k);
           if (batch > 1) expect(backend.pool!.splitCalls - calls, 'split').toBe(1);
-          expectClose(r.threaded[0], r.single[0], { tol: (i) => 1e-6 * mag[i], what: `conv2dC1KernelGrad ${what}` });
-          const again = bufs.f32(kLen);
-          k.conv2dC1KernelGrad(x, dz, again, ...geo);
-          expectExact(bufs.read(again, kLen), r.threaded[0], `conv2dC1KernelGrad second run ${what}`);
+          expectClose(r.threaded[0], r.single[0], { tol: (i) => 1e-6 * mag[i], what: `conv2dC1KernelGrad dK ${what}` });
+          expectClose(r.threaded[1], r.single[1], { tol: (i) => 1e-6 * biasMag[i], what: `conv2dC1KernelGrad dbias ${what}` });
+          const again = bufs.f32(kLen), againBias = bufs.f32(filters);
+          k.conv2dC1KernelGrad(x, dz, again, againBias, ...geo);
+          expectExact(bufs.read(again, kLen), r.threaded[0], `conv2dC1KernelGrad dK second run ${what}`);
+          expectExact(bufs.read(againBias, filters), r.threaded[1], `conv2dC1KernelGrad dbias second run ${what}`);
           bufs.done();
         }
       });

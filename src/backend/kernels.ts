@@ -90,10 +90,11 @@ export interface Kernels {
   conv2dC1Forward(x: number, kernel: number, bias: number, y: number, batch: number, h: number, w: number,
     kh: number, kw: number, outH: number, outW: number, filters: number, relu: number): void;
   /**
-   * Kernel gradient of conv2dC1Forward: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f]
-   * (overwritten), with dz [batch, outH, outW, filters]: colsᵀ·dz without the cols matrix.
+   * Kernel and bias gradients of conv2dC1Forward: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f]
+   * and dbias[f] = Σ_{b, oy, ox} dz[b, oy, ox, f] (both overwritten), with dz [batch, outH, outW, filters]:
+   * colsᵀ·dz without the cols matrix, and the column sum of dz in the same pass.
    */
-  conv2dC1KernelGrad(x: number, dz: number, dK: number, batch: number, h: number, w: number,
+  conv2dC1KernelGrad(x: number, dz: number, dK: number, dbias: number, batch: number, h: number, w: number,
     kh: number, kw: number, outH: number, outW: number, filters: number): void;
   /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize (argmax −1: skipped). */
   maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;

@@ -23,7 +23,7 @@
 //                               thread in rounding only. Bands of M (rows of C, bit-identical)
 //                               when M >= K (dense layers' weight gradients, K = batch).
 //   colSum                      bands of rows, partial sums added the same way.
-//   conv2dC1KernelGrad          bands of images, partial dK added the same way.
+//   conv2dC1KernelGrad          bands of images, partial dK and dbias added the same way.
 //   im2col, col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x
@@ -482,16 +482,20 @@ export class ThreadPool {
         if (!b) return one.conv2dC1Forward(x, kernel, bias, y, batch, h, w, kh, kw, outH, outW, filters, relu);
         this.run(OP.conv2dC1Forward, b, (lo, hi) => [x + lo * h * w * F, kernel, bias, y + lo * out * F, hi - lo, h, w, kh, kw, outH, outW, filters, relu]);
       },
-      conv2dC1KernelGrad: (x, dz, dK, batch, h, w, kh, kw, outH, outW, filters) => {
-        // Bands of images: the caller's into dK, thread t's into its partial buffer, then added to
-        // dK in thread order (like gemmTN's K bands): differs from one thread in rounding only.
+      conv2dC1KernelGrad: (x, dz, dK, dbias, batch, h, w, kh, kw, outH, outW, filters) => {
+        // Bands of images: the caller's into dK and dbias, thread t's into its partial buffer (dK,
+        // then dbias), then added in thread order (like gemmTN's K bands): differs from one thread
+        // in rounding only.
         const size = kh * kw * filters, out = outH * outW * filters;
-        const b = size > PARTIAL_FLOATS ? null : images(batch, out);
-        if (!b) return one.conv2dC1KernelGrad(x, dz, dK, batch, h, w, kh, kw, outH, outW, filters);
+        const b = size + filters > PARTIAL_FLOATS ? null : images(batch, out);
+        if (!b) return one.conv2dC1KernelGrad(x, dz, dK, dbias, batch, h, w, kh, kw, outH, outW, filters);
         const partials = this.partials;
         this.run(OP.conv2dC1KernelGrad, b, (lo, hi, t) =>
-          [x + lo * h * w * F, dz + lo * out * F, t === 0 ? dK : partials[t], hi - lo, h, w, kh, kw, outH, outW, filters]);
-        for (let t = 1; t < b.length - 1; t++) fns[OP.axpy](partials[t], dK, size, 1);
+          [x + lo * h * w * F, dz + lo * out * F, t === 0 ? dK : partials[t], t === 0 ? dbias : partials[t] + size * F, hi - lo, h, w, kh, kw, outH, outW, filters]);
+        for (let t = 1; t < b.length - 1; t++) {
+          fns[OP.axpy](partials[t], dK, size, 1);
+          fns[OP.axpy](partials[t] + size * F, dbias, filters, 1);
+        }
       },
       translateImages: (src, indices, dst, shifts, batch, h, w, c) => {
         const b = images(batch, h * w * c);

@@ -151,14 +151,15 @@ export class Conv2D extends Layer {
     const [K, bias] = this.params;
     const rows = this.positions(batch);
     if (this.direct) {
-      // One input channel: dK = colsᵀ·dz computed from x directly, as in forward.
+      // One input channel: dK = colsᵀ·dz computed from x directly, as in forward, and dbias = Σ_rows dz
+      // in the same pass.
       const [h, w] = this.inputShape;
       const { outH, outW } = this.geometry;
-      k.conv2dC1KernelGrad(this.x, dz, K.grad, batch, h, w, this.kernelSize[0], this.kernelSize[1], outH, outW, this.filters);
+      k.conv2dC1KernelGrad(this.x, dz, K.grad, bias.grad, batch, h, w, this.kernelSize[0], this.kernelSize[1], outH, outW, this.filters);
     } else {
       k.gemmTN(this.cols, dz, K.grad, this.patchSize, rows, this.filters, 0); // dK = colsᵀ·dz
+      if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
     }
-    if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
     if (!needInputGrad) return -1;
     // cols is no longer needed once dK is known, so dcols = dz·Kᵀ overwrites it (the direct path
     // allocated cols for this alone).

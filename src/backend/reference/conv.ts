@@ -77,10 +77,16 @@ export function referenceConv(arena: Arena): ConvKernels {
       }
     },
 
-    // Its kernel gradient: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f].
-    conv2dC1KernelGrad(x, dz, dK, batch, h, w, kh, kw, outH, outW, filters) {
+    // Its kernel gradient: dK[ky, kx, f] = Σ_{b, oy, ox} x[b, oy + ky, ox + kx] · dz[b, oy, ox, f];
+    // and its bias gradient: dbias[f] = Σ_{b, oy, ox} dz[b, oy, ox, f].
+    conv2dC1KernelGrad(x, dz, dK, dbias, batch, h, w, kh, kw, outH, outW, filters) {
       const f32 = arena.f32;
       const X = x >> 2, DZ = dz >> 2, DK = dK >> 2;
+      for (let f = 0; f < filters; f++) {
+        let sum = 0;
+        for (let p = 0; p < batch * outH * outW; p++) sum += f32[DZ + p * filters + f];
+        f32[(dbias >> 2) + f] = sum;
+      }
       for (let ky = 0; ky < kh; ky++) {
         for (let kx = 0; kx < kw; kx++) {
           for (let f = 0; f < filters; f++) {
