@@ -5,18 +5,25 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_DATA_DIR } from '../src/data/mnist.ts';
 import type { BenchContext } from './index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = `${ROOT}node_modules/.bin/tsx`;
 const PEERS = fileURLToPath(new URL('../../shared/peers/', import.meta.url));
-const MNIST_DIR = process.env.MNIST_DIR ?? fileURLToPath(new URL('../../shared/data/mnist', import.meta.url));
+const SHARED_MNIST = fileURLToPath(new URL('../../shared/data/mnist', import.meta.url));
+// MNIST for our runs and the peers': $MNIST_DIR, else the team's shared copy, else data/mnist (downloaded if missing).
+const MNIST_DIR = process.env.MNIST_DIR ?? (existsSync(SHARED_MNIST) ? SHARED_MNIST : DEFAULT_DATA_DIR);
 const TFJS_DIR = process.env.TFJS_DIR ?? '/tmp/peers-tfjs';
+
+/** Timed repeats per engine; every figure is their median. */
+const REPEATS = 3;
 
 interface Row {
   preset: string;
   engine: string;
   epochSeconds: number;
+  repeats: number;
   msPerStepWall?: number;
   msPerStepCpu?: number;
   imagesPerSecond?: number;
@@ -25,24 +32,33 @@ interface Row {
   note?: string;
 }
 
-function ours(preset: string, simd: string, threads: number, steps: number): Row {
-  const out = execFileSync(TSX, [`${ROOT}bench/training-run.ts`, '--preset', preset, '--steps', String(steps)], {
-    env: { ...process.env, ENGINE_SIMD: simd, ENGINE_THREADS: String(threads) },
+function ours(preset: string, simd: string, threads: number, steps: number, repeats: number): Row {
+  const out = execFileSync(TSX, [`${ROOT}bench/training-run.ts`, '--preset', preset, '--steps', String(steps), '--repeats', String(repeats)], {
+    env: { ...process.env, ENGINE_SIMD: simd, ENGINE_THREADS: String(threads), MNIST_DIR },
     encoding: 'utf8',
   });
   const r = JSON.parse(out.trim().split('\n').pop()!);
   return { preset, engine: `ours ${r.simd} ${r.threads}T`, ...r };
 }
 
-/** Median epoch time of a peer script's per-epoch JSON lines (the first epoch is warm-up). */
+/**
+ * Median epoch time of a peer script's per-epoch JSON lines. The first epoch is warm-up and dropped,
+ * so `epochs` = 1 + the number of timed repeats.
+ */
 function peer(preset: string, engine: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Row | null {
   try {
     const out = execFileSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const epochs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.epoch !== undefined);
-    const times = epochs.map((e) => e.wall_s ?? e.seconds ?? e.wall ?? e.epoch_seconds).filter((t) => typeof t === 'number');
-    const sorted = (times.length > 1 ? times.slice(1) : times).sort((a: number, b: number) => a - b);
-    if (!sorted.length) return null;
-    return { preset, engine, epochSeconds: sorted[Math.floor(sorted.length / 2)], note: epochs.some((e) => e.extrapolated) ? 'extrapolated from --max-batches' : undefined };
+    const times: number[] = epochs.map((e) => e.seconds).filter((t) => typeof t === 'number');
+    const timed = (times.length > 1 ? times.slice(1) : times).sort((a, b) => a - b);
+    if (!timed.length) return null;
+    return {
+      preset,
+      engine,
+      epochSeconds: timed[timed.length >> 1],
+      repeats: timed.length,
+      note: epochs.some((e) => e.extrapolated) ? 'extrapolated from --max-batches' : undefined,
+    };
   } catch {
     return null;
   }
@@ -55,16 +71,17 @@ export async function run(ctx: BenchContext): Promise<void> {
   for (const preset of ['mlp', 'cnn']) {
     const steps = ctx.quick ? 10 : preset === 'mlp' ? 200 : 40;
     for (const [simd, threads] of configs) {
-      const row = ours(preset, simd, threads, steps);
+      const row = ours(preset, simd, threads, steps, ctx.quick ? 1 : REPEATS);
       rows.push(row);
       console.log(`${preset} ${row.engine.padEnd(18)} ${row.msPerStepWall!.toFixed(2)} ms/step wall, ${row.msPerStepCpu!.toFixed(2)} cpu, ` +
         `${row.epochSeconds.toFixed(2)} s/epoch, ${Math.round(row.imagesPerSecond!)} img/s, predict ${Math.round(row.predictImagesPerSecond!)} img/s, ${row.peakRssMiB} MiB`);
     }
     if (withPeers && !ctx.quick) {
-      const epochs = preset === 'mlp' ? '4' : '2';
+      // 1 warm-up + 3 timed epochs each; TF.js times 100 (mlp) or 20 (cnn) batches of each epoch.
+      const epochs = String(1 + REPEATS);
       const torch = peer(preset, 'PyTorch 1T', '/usr/bin/python3', [`${PEERS}torch_mnist.py`, '--model', preset, '--epochs', epochs, '--threads', '1', '--data-dir', MNIST_DIR]);
       const tfjs = existsSync(TFJS_DIR)
-        ? peer(preset, 'TF.js wasm', 'node', [`${PEERS}tfjs_mnist.cjs`, '--model', preset, '--epochs', '2', '--backend', 'wasm', '--max-batches', preset === 'mlp' ? '100' : '20', '--data-dir', MNIST_DIR], { TFJS_DIR })
+        ? peer(preset, 'TF.js wasm', 'node', [`${PEERS}tfjs_mnist.cjs`, '--model', preset, '--epochs', epochs, '--backend', 'wasm', '--max-batches', preset === 'mlp' ? '100' : '20', '--data-dir', MNIST_DIR], { TFJS_DIR })
         : null;
       for (const r of [torch, tfjs]) {
         if (!r) continue;
