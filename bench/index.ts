@@ -1,6 +1,6 @@
 // `npm run bench [-- NAME ...] [--quick] [--list] [--peers]`: runs the benchmark modules (all, or those whose
 // name is given), each of which prints its table and writes bench/results/<name>-<date>.json and
-// bench/results/<name>-latest.json with the machine it ran on.
+// bench/results/<name>-latest.json with the machine it ran on (not with --quick).
 //
 // To add a benchmark: write bench/<name>.ts exporting `run(ctx: BenchContext): Promise<void>` and
 // list it in BENCHES below.
@@ -89,7 +89,9 @@ async function main(argv: string[]): Promise<void> {
   const selected = names.length ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
   for (const bench of selected) {
     const machine = machineInfo();
-    const ctx: BenchContext = { quick: flags.includes('--quick'), machine, save: (name, data) => save(name, data, machine) };
+    const quick = flags.includes('--quick');
+    // A --quick run only checks that the benchmark works: it must not replace real results.
+    const ctx: BenchContext = { quick, machine, save: (name, data) => (quick ? [] : save(name, data, machine)) };
     console.log(`\n=== ${bench.name}: ${bench.description}`);
     console.log(`    ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverage.join(' ')}\n`);
     const started = performance.now();

@@ -1,7 +1,8 @@
 // Training throughput of the `mlp` and `cnn` presets at batch 128: plain vs relaxed SIMD, 1 vs 2
 // threads, each configuration in its own process (bench/training-run.ts), and, with --peers, the
 // same training in PyTorch and TensorFlow.js measured in the same run (installed outside the
-// project, see ../shared/peers/README.md), so the ratios come from one session on one machine.
+// project, see ../shared/peers/README.md), interleaved round by round, so the ratios come from one
+// session on one machine.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,85 +17,132 @@ const SHARED_MNIST = fileURLToPath(new URL('../../shared/data/mnist', import.met
 const MNIST_DIR = process.env.MNIST_DIR ?? (existsSync(SHARED_MNIST) ? SHARED_MNIST : DEFAULT_DATA_DIR);
 const TFJS_DIR = process.env.TFJS_DIR ?? '/tmp/peers-tfjs';
 
-/** Timed repeats per engine; every figure is their median. */
-const REPEATS = 3;
+/**
+ * Rounds: every engine is measured once per round, engines in turn, and each figure is the median of
+ * its rounds. This machine's speed drifts by 10-30% over minutes; interleaving spreads a slow spell
+ * over all engines instead of landing it on one of them, so the ratios hold up.
+ */
+const ROUNDS = 3;
 
-interface Row {
-  preset: string;
-  engine: string;
+interface Sample {
   epochSeconds: number;
-  repeats: number;
   msPerStepWall?: number;
   msPerStepCpu?: number;
   imagesPerSecond?: number;
   predictImagesPerSecond?: number;
   peakRssMiB?: number;
+}
+
+interface Row extends Sample {
+  preset: string;
+  engine: string;
+  /** Each round's epoch seconds, in order. */
+  rounds: number[];
   note?: string;
 }
 
-function ours(preset: string, simd: string, threads: number, steps: number, repeats: number): Row {
-  const out = execFileSync(TSX, [`${ROOT}bench/training-run.ts`, '--preset', preset, '--steps', String(steps), '--repeats', String(repeats)], {
-    env: { ...process.env, ENGINE_SIMD: simd, ENGINE_THREADS: String(threads), MNIST_DIR },
-    encoding: 'utf8',
-  });
-  const r = JSON.parse(out.trim().split('\n').pop()!);
-  return { preset, engine: `ours ${r.simd} ${r.threads}T`, ...r };
+interface Engine {
+  name: string;
+  /** One sample, or null if the engine is not available (a peer not installed). */
+  measure: () => Sample | null;
+  note?: string;
 }
 
-/**
- * Median epoch time of a peer script's per-epoch JSON lines. The first epoch is warm-up and dropped,
- * so `epochs` = 1 + the number of timed repeats.
- */
-function peer(preset: string, engine: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Row | null {
-  try {
-    const out = execFileSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const epochs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.epoch !== undefined);
-    const times: number[] = epochs.map((e) => e.seconds).filter((t) => typeof t === 'number');
-    const timed = (times.length > 1 ? times.slice(1) : times).sort((a, b) => a - b);
-    if (!timed.length) return null;
-    return {
-      preset,
-      engine,
-      epochSeconds: timed[timed.length >> 1],
-      repeats: timed.length,
-      note: epochs.some((e) => e.extrapolated) ? 'extrapolated from --max-batches' : undefined,
-    };
-  } catch {
-    return null;
-  }
+/** Ours: one process per sample (so the build, the threads and the peak RSS are this configuration's). */
+function ours(preset: string, simd: string, threads: number, steps: number): Engine {
+  return {
+    name: `ours ${simd} ${threads}T`,
+    measure: () => {
+      const out = execFileSync(TSX, [`${ROOT}bench/training-run.ts`, '--preset', preset, '--steps', String(steps), '--repeats', '3'], {
+        env: { ...process.env, ENGINE_SIMD: simd, ENGINE_THREADS: String(threads), MNIST_DIR },
+        encoding: 'utf8',
+      });
+      return JSON.parse(out.trim().split('\n').pop()!);
+    },
+  };
 }
+
+/** A peer script: one warm-up epoch and one timed epoch (its JSON line's `seconds`) per sample. */
+function peer(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}, note?: string): Engine {
+  return {
+    name,
+    note,
+    measure: () => {
+      try {
+        const out = execFileSync(command, [...args, '--epochs', '2'], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const epochs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.epoch !== undefined);
+        const seconds = epochs.at(-1)?.seconds;
+        return typeof seconds === 'number' ? { epochSeconds: seconds } : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 export async function run(ctx: BenchContext): Promise<void> {
-  const withPeers = process.argv.includes('--peers');
+  const withPeers = process.argv.includes('--peers') && !ctx.quick;
+  const rounds = ctx.quick ? 1 : ROUNDS;
   const rows: Row[] = [];
   const configs: [string, number][] = [['plain', 1], ['relaxed', 1], ['plain', 2], ['relaxed', 2]];
   for (const preset of ['mlp', 'cnn']) {
     const steps = ctx.quick ? 10 : preset === 'mlp' ? 200 : 40;
-    for (const [simd, threads] of configs) {
-      const row = ours(preset, simd, threads, steps, ctx.quick ? 1 : REPEATS);
-      rows.push(row);
-      console.log(`${preset} ${row.engine.padEnd(18)} ${row.msPerStepWall!.toFixed(2)} ms/step wall, ${row.msPerStepCpu!.toFixed(2)} cpu, ` +
-        `${row.epochSeconds.toFixed(2)} s/epoch, ${Math.round(row.imagesPerSecond!)} img/s, predict ${Math.round(row.predictImagesPerSecond!)} img/s, ${row.peakRssMiB} MiB`);
-    }
-    if (withPeers && !ctx.quick) {
-      // 1 warm-up + 3 timed epochs each; TF.js times 100 (mlp) or 20 (cnn) batches of each epoch.
-      const epochs = String(1 + REPEATS);
-      const torch = peer(preset, 'PyTorch 1T', '/usr/bin/python3', [`${PEERS}torch_mnist.py`, '--model', preset, '--epochs', epochs, '--threads', '1', '--data-dir', MNIST_DIR]);
-      const tfjs = existsSync(TFJS_DIR)
-        ? peer(preset, 'TF.js wasm', 'node', [`${PEERS}tfjs_mnist.cjs`, '--model', preset, '--epochs', epochs, '--backend', 'wasm', '--max-batches', preset === 'mlp' ? '100' : '20', '--data-dir', MNIST_DIR], { TFJS_DIR })
-        : null;
-      for (const r of [torch, tfjs]) {
-        if (!r) continue;
-        rows.push(r);
-        console.log(`${preset} ${r.engine.padEnd(18)} ${r.epochSeconds.toFixed(2)} s/epoch${r.note ? ` (${r.note})` : ''}`);
+    const engines = configs.map(([simd, threads]) => ours(preset, simd, threads, steps));
+    if (withPeers) {
+      engines.push(peer('PyTorch 1T', '/usr/bin/python3', [`${PEERS}torch_mnist.py`, '--model', preset, '--threads', '1', '--data-dir', MNIST_DIR]));
+      if (existsSync(TFJS_DIR)) {
+        const batches = preset === 'mlp' ? 100 : 20;
+        engines.push(peer('TF.js wasm', 'node', [`${PEERS}tfjs_mnist.cjs`, '--model', preset, '--backend', 'wasm', '--max-batches', String(batches), '--data-dir', MNIST_DIR],
+          { TFJS_DIR }, `extrapolated from ${batches} batches`));
       }
     }
+    const samples = engines.map(() => [] as Sample[]);
+    for (let round = 0; round < rounds; round++) {
+      engines.forEach((engine, i) => {
+        const sample = engine.measure();
+        if (!sample) return;
+        samples[i].push(sample);
+        console.log(`${preset} round ${round + 1}  ${engine.name.padEnd(18)} ${sample.epochSeconds.toFixed(2)} s/epoch` +
+          (sample.msPerStepWall === undefined ? '' : `, ${sample.msPerStepWall.toFixed(2)} ms/step wall, ${sample.msPerStepCpu!.toFixed(2)} cpu`));
+      });
+    }
+    engines.forEach((engine, i) => {
+      const got = samples[i];
+      if (!got.length) return;
+      const field = (key: keyof Sample) => (got[0][key] === undefined ? undefined : median(got.map((x) => x[key]!)));
+      rows.push({
+        preset,
+        engine: engine.name,
+        epochSeconds: field('epochSeconds')!,
+        msPerStepWall: field('msPerStepWall'),
+        msPerStepCpu: field('msPerStepCpu'),
+        imagesPerSecond: field('imagesPerSecond'),
+        predictImagesPerSecond: field('predictImagesPerSecond'),
+        peakRssMiB: field('peakRssMiB'),
+        rounds: got.map((x) => x.epochSeconds),
+        note: engine.note,
+      });
+    });
   }
-  console.log('\n| model | engine | s/epoch | ms/step (wall) | ms/step (CPU) | images/s | predict images/s | peak RSS |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(`\nMedians of ${rounds} rounds:`);
+  console.log('| model | engine | s/epoch | ms/step (wall) | ms/step (CPU) | images/s | predict images/s | peak RSS | rounds (s/epoch) |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     const f = (v: number | undefined, d = 2) => (v === undefined ? '' : v.toFixed(d));
-    console.log(`| ${r.preset} | ${r.engine} | ${f(r.epochSeconds)} | ${f(r.msPerStepWall)} | ${f(r.msPerStepCpu)} | ${f(r.imagesPerSecond, 0)} | ${f(r.predictImagesPerSecond, 0)} | ${r.peakRssMiB ? `${r.peakRssMiB} MiB` : ''} |`);
+    console.log(`| ${r.preset} | ${r.engine}${r.note ? ` (${r.note})` : ''} | ${f(r.epochSeconds)} | ${f(r.msPerStepWall)} | ${f(r.msPerStepCpu)} | ` +
+      `${f(r.imagesPerSecond, 0)} | ${f(r.predictImagesPerSecond, 0)} | ${r.peakRssMiB ? `${Math.round(r.peakRssMiB)} MiB` : ''} | ${r.rounds.map((v) => v.toFixed(2)).join(', ')} |`);
   }
-  for (const path of ctx.save('training', { batchSize: 128, rows })) console.log(`wrote ${path}`);
+  for (const preset of ['mlp', 'cnn']) {
+    const get = (engine: string) => rows.find((r) => r.preset === preset && r.engine === engine)?.epochSeconds;
+    const fastest = Math.min(...rows.filter((r) => r.preset === preset && r.engine.startsWith('ours')).map((r) => r.epochSeconds));
+    const [torch, tfjs, relaxed1, relaxed2] = [get('PyTorch 1T'), get('TF.js wasm'), get('ours relaxed 1T'), get('ours relaxed 2T')];
+    const parts = [];
+    if (relaxed1 && relaxed2) parts.push(`relaxed 2T vs 1T ${(relaxed1 / relaxed2).toFixed(2)}x`);
+    if (torch && relaxed1) parts.push(`ours relaxed 1T / PyTorch 1T ${(relaxed1 / torch).toFixed(2)}`);
+    if (tfjs) parts.push(`TF.js / ours fastest ${(tfjs / fastest).toFixed(1)}x`);
+    if (parts.length) console.log(`${preset}: ${parts.join('; ')}`);
+  }
+  for (const path of ctx.save('training', { batchSize: 128, rounds, rows })) console.log(`wrote ${path}`);
 }
