@@ -270,10 +270,10 @@ export function maxPoolBackwardRange(dy: usize, argmax: usize, dx: usize, outSiz
 }
 
 /**
- * dst[b, y, x, :] = src[indices[b], y − dy_b, x − dx_b, :] (0 outside the image), with (dy_b, dx_b)
- * the i32 pair at shifts + 8·b: each output row is one contiguous run of the source row, plus zeros.
+ * dst[b, y, x, :] = src[b, y − dy_b, x − dx_b, :] (0 outside the image), with (dy_b, dx_b) the
+ * i32 pair at shifts + 8·b: each output row is one contiguous run of the source row, plus zeros.
  */
-export function translateImages(src: usize, indices: usize, dst: usize, shifts: usize, batch: i32, h: i32, w: i32, c: i32): void {
+export function translateImages(src: usize, dst: usize, shifts: usize, batch: i32, h: i32, w: i32, c: i32): void {
   const rowBytes = bytesOf(w * c);
   const imageBytes = <usize>h * rowBytes;
   for (let b = 0; b < batch; b++) {
@@ -282,10 +282,9 @@ export function translateImages(src: usize, indices: usize, dst: usize, shifts: 
     // Output columns [x0, x1) come from source columns [x0 − dx, x1 − dx).
     const x0 = max(0, dx);
     const x1 = min(w, w + dx);
-    const source = src + <usize>load<i32>(indices + bytesOf(b)) * imageBytes;
-    const target = dst + <usize>b * imageBytes;
+    const image = <usize>b * imageBytes;
     for (let y = 0; y < h; y++) {
-      const out = target + <usize>y * rowBytes;
+      const out = dst + image + <usize>y * rowBytes;
       const sy = y - dy;
       if (sy < 0 || sy >= h || x0 >= x1) {
         memory.fill(out, 0, rowBytes);
@@ -293,7 +292,7 @@ export function translateImages(src: usize, indices: usize, dst: usize, shifts: 
       }
       const pixelBytes = bytesOf(c);
       memory.fill(out, 0, <usize>x0 * pixelBytes);
-      memory.copy(out + <usize>x0 * pixelBytes, source + <usize>sy * rowBytes + <usize>(x0 - dx) * pixelBytes, <usize>(x1 - x0) * pixelBytes);
+      memory.copy(out + <usize>x0 * pixelBytes, src + image + <usize>sy * rowBytes + <usize>(x0 - dx) * pixelBytes, <usize>(x1 - x0) * pixelBytes);
       memory.fill(out + <usize>x1 * pixelBytes, 0, <usize>(w - x1) * pixelBytes);
     }
   }

@@ -105,11 +105,10 @@ export interface Kernels {
   maxPoolBackwardWindows(dy: number, argmax: number, dx: number, batch: number, h: number, w: number, c: number,
     poolH: number, poolW: number, outH: number, outW: number): void;
   /**
-   * Gathers images and shifts each by whole pixels (data augmentation): indices is i32[batch], shifts
-   * i32[2·batch] holding (dy, dx) per image, and dst[b, y, x, :] = src[indices[b], y − dy, x − dx, :],
-   * or 0 where that falls outside. (gatherRows followed by a shift, in one pass.)
+   * Shifts each image by whole pixels (data augmentation): shifts is i32[2·batch] holding (dy, dx)
+   * per image, and dst[b, y, x, :] = src[b, y − dy, x − dx, :], or 0 where that falls outside.
    */
-  translateImages(src: number, indices: number, dst: number, shifts: number, batch: number, h: number, w: number, c: number): void;
+  translateImages(src: number, dst: number, shifts: number, batch: number, h: number, w: number, c: number): void;
 
   // ---- Optimizer updates (in place, n parameters) ----
   /**

@@ -497,11 +497,11 @@ export class ThreadPool {
           fns[OP.axpy](partials[t] + size * F, dbias, filters, 1);
         }
       },
-      translateImages: (src, indices, dst, shifts, batch, h, w, c) => {
+      translateImages: (src, dst, shifts, batch, h, w, c) => {
         const b = images(batch, h * w * c);
-        if (!b) return one.translateImages(src, indices, dst, shifts, batch, h, w, c);
+        if (!b) return one.translateImages(src, dst, shifts, batch, h, w, c);
         const image = h * w * c * F;
-        this.run(OP.translateImages, b, (lo, hi) => [src, indices + lo * F, dst + lo * image, shifts + 2 * lo * F, hi - lo, h, w, c]);
+        this.run(OP.translateImages, b, (lo, hi) => [src + lo * image, dst + lo * image, shifts + 2 * lo * F, hi - lo, h, w, c]);
       },
       maxPoolForward: (x, y, argmax, batch, h, w, c, pH, pW, sH, sW, pT, pL, outH, outW, positiveOnly) => {
         pools.set(argmax, { batch, inPer: h * w * c, outPer: outH * outW * c });

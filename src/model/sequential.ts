@@ -235,6 +235,8 @@ export class Sequential {
       const indices = arena.allocI32(batchSize);
       const shuffleRng = this.rng.fork();
       const shiftRng = this.rng.fork();
+      // With augmentation the batch is gathered into `unshifted`, then shifted into the input.
+      const unshifted = randomShift > 0 ? arena.allocF32(batchSize * rowLen) : plan.input;
       const shifts = randomShift > 0 ? arena.allocI32(2 * batchSize) : -1;
       const history: History = { epoch: [], history: { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [] } };
       const steps = Math.ceil(n / batchSize);
@@ -252,14 +254,12 @@ export class Sequential {
           const batch = Math.min(batchSize, n - start);
           const batchOrder = order.subarray(start, start + batch);
           arena.i32.set(batchOrder, indices >> 2);
+          this.backend.kernels.gatherRows(data, indices, unshifted, batch, rowLen);
           if (randomShift > 0) {
-            // Gathered and shifted in one pass.
             const shiftView = arena.i32At(shifts, 2 * batch);
             for (let i = 0; i < 2 * batch; i++) shiftView[i] = shiftRng.int(2 * randomShift + 1) - randomShift;
             const [h, w, c] = this.inputShape;
-            this.backend.kernels.translateImages(data, indices, plan.input, shifts, batch, h, w, c);
-          } else {
-            this.backend.kernels.gatherRows(data, indices, plan.input, batch, rowLen);
+            this.backend.kernels.translateImages(unshifted, plan.input, shifts, batch, h, w, c);
           }
           this.backend.kernels.gatherRows(labelData, indices, plan.labels, batch, 1); // copies the i32 bits as they are
           const result = this.trainStep(plan, batch, optimizer, epoch, step);

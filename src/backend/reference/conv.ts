@@ -167,11 +167,10 @@ export function referenceConv(arena: Arena): ConvKernels {
       }
     },
 
-    // dst[b, y, x, :] = src[indices[b], y − dy, x − dx, :], 0 outside the image; (dy, dx) = shifts[2b], shifts[2b + 1].
-    translateImages(src, indices, dst, shifts, batch, h, w, c) {
+    // dst[b, y, x, :] = src[b, y − dy, x − dx, :], 0 outside the image; (dy, dx) = shifts[2b], shifts[2b + 1].
+    translateImages(src, dst, shifts, batch, h, w, c) {
       const f = arena.f32, i32 = arena.i32;
       for (let b = 0; b < batch; b++) {
-        const image = i32[(indices >> 2) + b];
         const dy = i32[(shifts >> 2) + 2 * b];
         const dx = i32[(shifts >> 2) + 2 * b + 1];
         for (let y = 0; y < h; y++) {
@@ -179,7 +178,7 @@ export function referenceConv(arena: Arena): ConvKernels {
             const sy = y - dy, sx = x - dx;
             const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
             for (let ch = 0; ch < c; ch++) {
-              f[(dst >> 2) + ((b * h + y) * w + x) * c + ch] = inside ? f[(src >> 2) + ((image * h + sy) * w + sx) * c + ch] : 0;
+              f[(dst >> 2) + ((b * h + y) * w + x) * c + ch] = inside ? f[(src >> 2) + ((b * h + sy) * w + sx) * c + ch] : 0;
             }
           }
         }
