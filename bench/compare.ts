@@ -7,7 +7,7 @@
 // bench/results/compare-<date>.json. This machine's speed drifts by 10-30% within minutes:
 // alternating old and new in one run is what makes the ratio mean something.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const RESULTS_DIR = path.join(ROOT, 'bench/results');
+const SHARED_MNIST = path.join(ROOT, '../shared/data/mnist');
+// Both trees read the same MNIST: $MNIST_DIR, else the team's shared copy, else this checkout's data/mnist.
+const MNIST_DIR = path.resolve(process.env.MNIST_DIR ?? (existsSync(SHARED_MNIST) ? SHARED_MNIST : path.join(ROOT, 'data/mnist')));
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -43,8 +46,9 @@ try {
     const steps = preset === 'mlp' ? 200 : 40;
     const out = execFileSync(TSX, [path.join(dir, 'bench/training-run.ts'), '--preset', preset, '--steps', String(steps), '--repeats', '3'], {
       cwd: dir,
-      env: { ...process.env, ENGINE_SIMD: 'relaxed', ENGINE_THREADS: String(threads) },
+      env: { ...process.env, ENGINE_SIMD: 'relaxed', ENGINE_THREADS: String(threads), MNIST_DIR },
       encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     return JSON.parse(out.trim().split('\n').pop()!).msPerStepWall;
   };
