@@ -74,10 +74,13 @@ const ARGS = 20; // float64 arguments per thread (worker.mjs passes this many)
 const ERROR_BYTES = 4096;
 /**
  * How long a worker polls for the next request before it sleeps in Atomics.wait. Waking a sleeping
- * thread costs 10-50 us on an idle machine (a halted vCPU up to ~300 us), while the kernel calls of
- * a training step mostly follow each other within 0.2 ms (the gap between steps: ~0.15 ms median).
+ * thread costs 10-50 us on an idle machine (a halted vCPU up to ~300 us), while the split calls of
+ * a training step mostly follow each other within 0.2 ms; but the MLP's gaps (its one-thread
+ * kernels, the step's JavaScript) add up to more. Measured, alternating: 0.5 ms made the MLP's
+ * 2-thread step 1.72-1.98 ms, 3 ms made it 1.42-1.76 ms (4 of 4 pairs faster). A worker spins at
+ * most 3 ms after each call it ran, so an idle pool costs nothing.
  */
-const WORKER_SPIN_MS = 0.5;
+const WORKER_SPIN_MS = 3;
 /** How long the caller polls for a worker to finish before it sleeps (it has nothing else to do). */
 const CALLER_SPIN_MS = 0.2;
 const START_TIMEOUT_MS = 30_000;
