@@ -4,7 +4,7 @@
 // its WASM, then runs bench/training-run.ts, this checkout's copy in both trees so that both sides
 // are measured the same way, alternately on the old and the current code, `rounds` times per
 // configuration (relaxed SIMD). Reports medians and the speed-up, and writes
-// bench/results/compare-<date>.json. This machine's speed drifts by 10-30% within minutes:
+// bench/results/compare-<ref>-<date>.json. This machine's speed drifts by 10-30% within minutes:
 // alternating old and new in one run is what makes the ratio mean something.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -71,7 +71,7 @@ try {
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   const date = new Date();
-  const file = path.join(RESULTS_DIR, `compare-${date.toISOString().slice(0, 10)}.json`);
+  const file = path.join(RESULTS_DIR, `compare-${before}-${date.toISOString().slice(0, 10)}.json`);
   const json = JSON.stringify({ bench: 'compare', date: date.toISOString(), before, after, loadAverage: os.loadavg(), rows }, null, 2) + '\n';
   writeFileSync(`${file}.tmp-${process.pid}`, json);
   renameSync(`${file}.tmp-${process.pid}`, file);
