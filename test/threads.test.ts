@@ -419,6 +419,22 @@ describe('errors and shutdown', () => {
     bad.bufs.done();
   });
 
+  test('a trap in one chunk of a GEMM shared out by chunks stops the call with that error; the pool keeps working', () => {
+    const [m, kk, n] = [4000, 288, 64];
+    const bufs = new Buffers(arena);
+    const b = bufs.f32(kk * n, uniform(rand, kk * n));
+    const c = bufs.f32(m * n);
+    // A's first 2000 rows end exactly at the end of the memory: the chunks of the others trap.
+    const a = arena.f32.buffer.byteLength - 2000 * kk * 4;
+    const before = backend.pool!.splitCalls;
+    expect(() => k.gemmNN(a, b, c, m, kk, n, 0)).toThrow(/memory access out of bounds/);
+    expect(backend.pool!.splitCalls).toBe(before + 1);
+    const good = bufs.f32(m * kk, uniform(rand, m * kk));
+    const r = both(bufs, [{ n: m * n }], (kn, [out]) => kn.gemmNN(good, b, out, m, kk, n, 0), k);
+    expectExact(r.threaded[0], r.single[0], 'gemmNN after the error');
+    bufs.done();
+  });
+
   test('a process with a threaded backend exits by itself, and after closeThreads the kernels still work', () => {
     const dir = mkdtempSync(join(tmpdir(), 'engine-threads-'));
     try {

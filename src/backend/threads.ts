@@ -12,10 +12,12 @@
 //
 // Splits, all deterministic for a given thread count (same seed + same threads = same weights):
 //   gemmNN, gemmNT, gemmNNBias  bands of M (rows of A and C), multiples of the 8-row micro-tile, each
-//                               thread in its own GEMM scratch slot; bands of N (columns, multiples
-//                               of the 6-column micro-tile) when M is a batch of <= 256 rows. The K
-//                               blocking depends on neither, so the result is bit-identical to one
-//                               thread. Every GEMM band runs gemmStridedAt.
+//                               thread in its own GEMM scratch slot, handed out as 4 chunks per
+//                               thread from a shared counter (runChunks) so that a faster core takes
+//                               more; a fixed band of N each (columns, multiples of the 6-column
+//                               micro-tile) when M is a batch of <= 256 rows. The K blocking depends
+//                               on neither, so the result is bit-identical to one thread, whichever
+//                               thread computes a chunk. Every GEMM band runs gemmStridedAt.
 //   gemmTN                      bands of K when K is the long side (the weight gradients of
 //                               convolutions, K = batch·positions): the caller writes C (honouring
 //                               accumulate), thread t a partial [m, n] product in its own buffer,
@@ -43,6 +45,12 @@ import { wasmKernels } from './wasm.ts';
 // ---- Thresholds (measured on the 2-core reference machine; see the commit message) ----
 /** Minimum flops (2·M·K·N) per thread for a matrix product to be split. */
 export const GEMM_MIN_FLOPS_PER_THREAD = 1_000_000;
+/**
+ * GEMM bands are handed out as this many chunks per thread, from a shared counter (runChunks): the
+ * two cores of this machine often run at different speeds (one measurement: 6.0 against 8.8 ms for
+ * the same half of a product), and a fixed half each would wait for the slower one.
+ */
+export const CHUNKS_PER_THREAD = 4;
 /** Minimum f32 elements per thread for an element-wise, copy or pooling kernel to be split. */
 export const STREAM_MIN_PER_THREAD = 32_768;
 /** Size of each worker's partial-result buffer (gemmTN, colSum), in floats; bigger m·n stays single-threaded. */
@@ -70,7 +78,13 @@ const OPCODE = 3;
 const READY = 4; // 1 instantiated, 2 failed (message in the error area)
 const ERROR_LEN = 5;
 const RESULT = 6; // the call's return value (an i32 count)
+const MODE = 7; // 0: one call with this thread's arguments; 1: take chunks until none is left (runChunks)
 const ARGS = 20; // float64 arguments per thread (worker.mjs passes this many)
+/** In thread 0's ints (the caller never reads its own request fields): the shared chunk counter and count. */
+const CHUNK_NEXT = 8;
+const CHUNK_COUNT = 9;
+/** Most chunks one runChunks call may hand out. */
+const MAX_CHUNKS = 64;
 const ERROR_BYTES = 4096;
 /**
  * How long a worker polls for the next request before it sleeps in Atomics.wait. Waking a sleeping
@@ -121,6 +135,9 @@ export class ThreadPool {
   private readonly workers: Worker[] = [];
   private readonly ctl: Int32Array;
   private readonly args: Float64Array[] = [];
+  private readonly perStart: Float64Array;
+  private readonly perLength: Float64Array;
+  private readonly chunkBounds: Int32Array;
   private readonly errorText: Uint8Array[] = [];
   private readonly fns: ExportFn[];
   private readonly single: Kernels;
@@ -157,15 +174,22 @@ export class ThreadPool {
 
     const argsOffset = threads * INTS * 4;
     const errorOffset = argsOffset + threads * ARGS * 8;
-    const control = new SharedArrayBuffer(errorOffset + threads * ERROR_BYTES);
+    // runChunks: per argument, how it moves with a chunk's start and length; then the chunk bounds.
+    const coefOffset = errorOffset + threads * ERROR_BYTES;
+    const boundsOffset = coefOffset + 2 * ARGS * 8;
+    const control = new SharedArrayBuffer(boundsOffset + (MAX_CHUNKS + 1) * 4);
     this.ctl = new Int32Array(control);
+    this.perStart = new Float64Array(control, coefOffset, ARGS);
+    this.perLength = new Float64Array(control, coefOffset + ARGS * 8, ARGS);
+    this.chunkBounds = new Int32Array(control, boundsOffset, MAX_CHUNKS + 1);
     for (let t = 0; t < threads; t++) {
       this.args.push(new Float64Array(control, argsOffset + t * ARGS * 8, ARGS));
       this.errorText.push(new Uint8Array(control, errorOffset + t * ERROR_BYTES, ERROR_BYTES));
     }
     const layout = {
-      INTS, REQ, DONE, STATUS, OP: OPCODE, READY, ERROR_LEN, RESULT, ARGS, ARGS_OFFSET: argsOffset,
+      INTS, REQ, DONE, STATUS, OP: OPCODE, READY, ERROR_LEN, RESULT, MODE, ARGS, ARGS_OFFSET: argsOffset,
       ERROR_OFFSET: errorOffset, ERROR_BYTES, SPIN_MS: WORKER_SPIN_MS,
+      CHUNK_NEXT, CHUNK_COUNT, COEF_OFFSET: coefOffset, BOUNDS_OFFSET: boundsOffset, MAX_CHUNKS,
     };
     const url = new URL('./worker.mjs', import.meta.url);
     try {
@@ -261,6 +285,7 @@ export class ThreadPool {
     for (let t = 1; t < parts; t++) {
       this.args[t].set(argsFor(bounds[t], bounds[t + 1], t)); // throws if more than ARGS
       ctl[t * INTS + OPCODE] = op;
+      ctl[t * INTS + MODE] = 0;
       Atomics.store(ctl, t * INTS + REQ, seq);
       Atomics.notify(ctl, t * INTS + REQ);
     }
@@ -281,6 +306,57 @@ export class ThreadPool {
     if (callerError) throw callerError;
     if (workerError) throw new Error(workerError);
     return result;
+  }
+
+  /**
+   * Runs `op` over the chunks between consecutive `bounds`, handed out one at a time from a shared
+   * counter: every thread (the caller too) takes the next chunk until none is left, so a thread on
+   * a faster or less busy core does more of them. Chunk i's arguments are base(t) + start·perStart +
+   * length·perLength, argument by argument (base(t) differs by thread only in its scratch slot).
+   * Only for kernels whose chunks write disjoint outputs and give the same bits whichever thread
+   * runs them (bands of a GEMM), so the result does not depend on who took what.
+   */
+  private runChunks(op: number, bounds: number[], base: (t: number) => number[], perStart: number[], perLength: number[]): void {
+    if (this.lost) throw new Error(`the kernel thread pool is broken: ${this.lost}`);
+    const chunks = bounds.length - 1;
+    if (chunks > MAX_CHUNKS) throw new RangeError(`runChunks: ${chunks} chunks, at most ${MAX_CHUNKS}`);
+    this.splitCalls++;
+    const seq = (this.seq = (this.seq % 0x3fffffff) + 1);
+    const ctl = this.ctl;
+    this.chunkBounds.set(bounds);
+    this.perStart.fill(0).set(perStart);
+    this.perLength.fill(0).set(perLength);
+    ctl[CHUNK_COUNT] = chunks;
+    Atomics.store(ctl, CHUNK_NEXT, 0);
+    const threads = Math.min(this.threads, chunks);
+    for (let t = 1; t < threads; t++) {
+      this.args[t].fill(0).set(base(t));
+      ctl[t * INTS + OPCODE] = op;
+      ctl[t * INTS + MODE] = 1;
+      Atomics.store(ctl, t * INTS + REQ, seq);
+      Atomics.notify(ctl, t * INTS + REQ);
+    }
+    let callerError: unknown = null;
+    try {
+      const fn = this.fns[op];
+      const args = base(0);
+      const call = args.slice();
+      for (let i = Atomics.add(ctl, CHUNK_NEXT, 1); i < chunks; i = Atomics.add(ctl, CHUNK_NEXT, 1)) {
+        const start = bounds[i], length = bounds[i + 1] - bounds[i];
+        for (let j = 0; j < args.length; j++) call[j] = args[j] + start * (perStart[j] ?? 0) + length * (perLength[j] ?? 0);
+        fn(...call);
+      }
+    } catch (error) {
+      callerError = error;
+      Atomics.store(ctl, CHUNK_NEXT, chunks); // the others stop after their current chunk
+    }
+    let workerError: string | null = null;
+    for (let t = 1; t < threads; t++) {
+      this.waitFor(t, seq);
+      if (ctl[t * INTS + STATUS] !== 0) workerError ??= `kernel thread ${t}: ${this.error(t)}`;
+    }
+    if (callerError) throw callerError;
+    if (workerError) throw new Error(workerError);
   }
 
   private waitFor(t: number, seq: number): void {
@@ -336,11 +412,14 @@ export class ThreadPool {
       const flags = (accumulate ? 1 : 0) | (bias === null ? 0 : 2) | (relu ? 4 : 0);
       const ldb = form === FORM_NT ? k : n;
       if (byColumns) {
+        // A fixed band each: every column chunk would pack all of A again.
         this.run(OP.gemmStridedAt, bands(n, p, 6), (lo, hi, t) =>
           [form, a, b + (form === FORM_NT ? lo * k : lo) * F, c + lo * F, m, k, hi - lo, k, ldb, n, flags, (bias ?? 0) + lo * F, s[t]]);
       } else {
-        this.run(OP.gemmStridedAt, bands(m, p, 8), (lo, hi, t) =>
-          [form, a + lo * k * F, b, c + lo * n * F, hi - lo, k, n, k, ldb, n, flags, bias ?? 0, s[t]]);
+        // Row chunks from a shared counter: each repacks only B, which is small when M is long.
+        // gemmStridedAt(form, a + start·k, b, c + start·n, length, k, n, k, ldb, n, flags, bias, slot).
+        const chunks = bands(m, Math.min(p * CHUNKS_PER_THREAD, Math.ceil(m / 8)), 8);
+        this.runChunks(OP.gemmStridedAt, chunks, (t) => [form, a, b, c, 0, k, n, k, ldb, n, flags, bias ?? 0, s[t]], [0, k * F, 0, n * F], [0, 0, 0, 0, 1]);
       }
       return true;
     };

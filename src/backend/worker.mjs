@@ -10,12 +10,28 @@
 import { workerData } from 'node:worker_threads';
 
 const { module, memory, control, ops, index, layout } = workerData;
-const { INTS, REQ, DONE, STATUS, OP, READY, ERROR_LEN, RESULT, ARGS, ARGS_OFFSET, ERROR_OFFSET, ERROR_BYTES, SPIN_MS } = layout;
+const { INTS, REQ, DONE, STATUS, OP, READY, ERROR_LEN, RESULT, MODE, ARGS, ARGS_OFFSET, ERROR_OFFSET, ERROR_BYTES, SPIN_MS } = layout;
+const { CHUNK_NEXT, CHUNK_COUNT, COEF_OFFSET, BOUNDS_OFFSET, MAX_CHUNKS } = layout;
 
 const ctl = new Int32Array(control);
 const base = index * INTS;
 const args = new Float64Array(control, ARGS_OFFSET + index * ARGS * 8, ARGS);
 const errorBytes = new Uint8Array(control, ERROR_OFFSET + index * ERROR_BYTES, ERROR_BYTES);
+const perStart = new Float64Array(control, COEF_OFFSET, ARGS);
+const perLength = new Float64Array(control, COEF_OFFSET + ARGS * 8, ARGS);
+const chunkBounds = new Int32Array(control, BOUNDS_OFFSET, MAX_CHUNKS + 1);
+const call = new Float64Array(ARGS);
+
+/** runChunks mode: take the next chunk from the shared counter until none is left. */
+function runChunks(fn) {
+  const chunks = ctl[CHUNK_COUNT];
+  for (let i = Atomics.add(ctl, CHUNK_NEXT, 1); i < chunks; i = Atomics.add(ctl, CHUNK_NEXT, 1)) {
+    const start = chunkBounds[i], length = chunkBounds[i + 1] - start;
+    for (let j = 0; j < ARGS; j++) call[j] = args[j] + start * perStart[j] + length * perLength[j];
+    const a = call;
+    fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
+  }
+}
 const encoder = new TextEncoder();
 
 function reportError(error) {
@@ -62,12 +78,19 @@ if (fns) {
     seen = req;
     let status = 0;
     try {
-      const a = args;
-      const result = fns[ctl[base + OP]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
-      ctl[base + RESULT] = typeof result === 'number' ? result : 0;
+      const fn = fns[ctl[base + OP]];
+      if (ctl[base + MODE] === 1) {
+        runChunks(fn);
+        ctl[base + RESULT] = 0;
+      } else {
+        const a = args;
+        const result = fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
+        ctl[base + RESULT] = typeof result === 'number' ? result : 0;
+      }
     } catch (error) {
       reportError(error);
       status = 1;
+      if (ctl[base + MODE] === 1) Atomics.store(ctl, CHUNK_NEXT, ctl[CHUNK_COUNT]); // the others stop too
     }
     ctl[base + STATUS] = status;
     Atomics.store(ctl, base + DONE, req);
