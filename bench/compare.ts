@@ -1,23 +1,21 @@
 // Before/after training speed in one run, for a change's record:
 //   npm run bench:compare -- <git ref> [--presets mlp,cnn] [--threads 1,2] [--rounds 3]
 // Checks the ref out into a temporary git worktree (sharing this checkout's node_modules), builds
-// its WASM, then runs bench/training-run.ts, this checkout's copy in both trees so that both sides
+// its WASM, then runs bench/training-run.ts, this checkout's copy (and bench/common.ts) in both trees so that both sides
 // are measured the same way, alternately on the old and the current code, `rounds` times per
 // configuration (relaxed SIMD). Reports medians and the speed-up, and writes
 // bench/results/compare-<ref>-<date>.json. This machine's speed drifts by 10-30% within minutes:
 // alternating old and new in one run is what makes the ratio mean something.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, MNIST_DIR } from './common.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const RESULTS_DIR = path.join(ROOT, 'bench/results');
-const SHARED_MNIST = path.join(ROOT, '../shared/data/mnist');
-// Both trees read the same MNIST: $MNIST_DIR, else the team's shared copy, else this checkout's data/mnist.
-const MNIST_DIR = path.resolve(process.env.MNIST_DIR ?? (existsSync(SHARED_MNIST) ? SHARED_MNIST : path.join(ROOT, 'data/mnist')));
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -38,7 +36,7 @@ const tree = mkdtempSync(path.join(os.tmpdir(), 'engine-before-'));
 try {
   git('worktree', 'add', '--detach', tree, before);
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
-  copyFileSync(path.join(ROOT, 'bench/training-run.ts'), path.join(tree, 'bench/training-run.ts'));
+  for (const file of ['bench/training-run.ts', 'bench/common.ts']) copyFileSync(path.join(ROOT, file), path.join(tree, file));
   execFileSync('npm', ['run', 'build'], { cwd: tree, stdio: 'ignore' });
   console.log(`before = ${before} (worktree ${tree}), after = ${after}; ${rounds} rounds, relaxed SIMD`);
 
@@ -46,13 +44,13 @@ try {
     const steps = preset === 'mlp' ? 200 : 40;
     const out = execFileSync(TSX, [path.join(dir, 'bench/training-run.ts'), '--preset', preset, '--steps', String(steps), '--repeats', '3'], {
       cwd: dir,
-      env: { ...process.env, ENGINE_SIMD: 'relaxed', ENGINE_THREADS: String(threads), MNIST_DIR },
+      // Both trees read the same MNIST, by absolute path (the old tree runs in its own folder).
+      env: { ...process.env, ENGINE_SIMD: 'relaxed', ENGINE_THREADS: String(threads), MNIST_DIR: path.resolve(MNIST_DIR) },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     return JSON.parse(out.trim().split('\n').pop()!).msPerStepWall;
   };
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
   const rows = [];
   for (const preset of presets) {

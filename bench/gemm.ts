@@ -12,6 +12,7 @@ import { getBackend, type Kernels } from '../src/backend/index.ts';
 import { compileKernels, instantiateKernels, relaxedSimdSupported, wasmKernels, type SimdFlavor } from '../src/backend/wasm.ts';
 import type { BenchContext } from './index.ts';
 import { Random } from '../src/random.ts';
+import { median } from './common.ts';
 
 type Shape = [m: number, k: number, n: number];
 type Form = 'gemmNN' | 'gemmNT' | 'gemmTN';
@@ -78,12 +79,6 @@ function kernelSets(): { arena: ReturnType<typeof getBackend>['arena']; sets: { 
   });
   sets.push({ flavor: 'reference', kernels: getBackend('reference').kernels });
   return { arena, sets };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 const cpuSeconds = (): number => {

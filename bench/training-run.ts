@@ -4,6 +4,7 @@
 import { Adam, Tensor } from '../src/index.ts';
 import { PRESETS, type PresetName } from '../src/cli/presets.ts';
 import { loadMnist } from '../src/data/mnist.ts';
+import { median } from './common.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,7 +51,6 @@ await model.fit(x, y, {
     c0 = c;
   },
 });
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
 const wallMs = median(wall);
 const cpuMs = median(cpu);
 

@@ -6,15 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_DATA_DIR } from '../src/data/mnist.ts';
+import { median, MNIST_DIR } from './common.ts';
 import type { BenchContext } from './index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = `${ROOT}node_modules/.bin/tsx`;
 const PEERS = fileURLToPath(new URL('../../shared/peers/', import.meta.url));
-const SHARED_MNIST = fileURLToPath(new URL('../../shared/data/mnist', import.meta.url));
-// MNIST for our runs and the peers': $MNIST_DIR, else the team's shared copy, else data/mnist (downloaded if missing).
-const MNIST_DIR = process.env.MNIST_DIR ?? (existsSync(SHARED_MNIST) ? SHARED_MNIST : DEFAULT_DATA_DIR);
 const TFJS_DIR = process.env.TFJS_DIR ?? '/tmp/peers-tfjs';
 
 /**
@@ -79,8 +76,6 @@ function peer(name: string, command: string, args: string[], env: NodeJS.Process
     },
   };
 }
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 export async function run(ctx: BenchContext): Promise<void> {
   const withPeers = process.argv.includes('--peers') && !ctx.quick;
