@@ -87,6 +87,8 @@ interface Plan {
   probs: number;
   dLogits: number;
   predicted: number; // i32
+  /** Per layer, whether its backward must return dL/dx (see needsInputGrad), as its buffers were planned. */
+  needInputGrad: boolean[];
 }
 
 export class Sequential {
@@ -407,7 +409,7 @@ export class Sequential {
           `this batch's update (try a lower learning rate, or check the inputs for NaN)`,
       );
     }
-    const needInputGrad = this.needsInputGrad();
+    const needInputGrad = plan.needInputGrad;
     let dy = last.backwardFromLogits(plan.dLogits, batch, needInputGrad[layers.length - 1]);
     for (let i = layers.length - 2; i >= 0 && needInputGrad[i + 1]; i--) dy = layers[i].backward(dy, batch, needInputGrad[i]);
     optimizer.step();
@@ -478,9 +480,9 @@ export class Sequential {
       probs: arena.allocF32(capacity * classes),
       dLogits: arena.allocF32(capacity * classes),
       predicted: arena.allocI32(capacity),
+      needInputGrad: this.needsInputGrad(),
     };
-    const needInputGrad = this.needsInputGrad();
-    this.layers.forEach((layer, i) => layer.allocate(capacity, needInputGrad[i]));
+    this.layers.forEach((layer, i) => layer.allocate(capacity, plan.needInputGrad[i]));
     this.plan = plan;
     return plan;
   }
