@@ -5,6 +5,7 @@ import { getBackend } from '../src/backend/index.ts';
 import { Sequential, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Softmax, ReLU, Adam, SGD, Tensor } from '../src/index.ts';
 import type { BackendName } from '../src/backend/index.ts';
 import { Random } from '../src/random.ts';
+import { PRESETS } from '../src/cli/presets.ts';
 
 /** Three Gaussian blobs in 2-D: a classification task a small MLP should nearly ace. */
 function blobs(n: number, seed: number): { x: Tensor; y: Int32Array } {
@@ -60,8 +61,8 @@ function cnn(seed: number, backend: BackendName = 'wasm'): Sequential {
 }
 
 describe('summary', () => {
-  it('the seed MLP 784-128-10 has 101,770 parameters', () => {
-    const model = new Sequential([new Flatten({ inputShape: [28, 28, 1] }), new Dense({ units: 128, activation: 'relu' }), new Dense({ units: 10, activation: 'softmax' })]);
+  it('the mlp preset, the seed MLP 784-128-10, has 101,770 parameters', () => {
+    const model = PRESETS.mlp.build(1);
     const text = model.summary(null);
     expect(model.countParams).toBe(101_770);
     expect(text).toContain('Total params: 101,770');
@@ -69,16 +70,8 @@ describe('summary', () => {
     expect(text).toMatch(/flatten \(Flatten\)\s+\(None, 784\)\s+0/);
   });
 
-  it('the Keras MNIST convnet has 34,826 parameters', () => {
-    const model = new Sequential([
-      new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-      new MaxPooling2D({ poolSize: 2 }),
-      new Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      new MaxPooling2D({ poolSize: 2 }),
-      new Flatten(),
-      new Dropout({ rate: 0.5 }),
-      new Dense({ units: 10, activation: 'softmax' }),
-    ]);
+  it('the cnn preset, the Keras MNIST convnet, has 34,826 parameters', () => {
+    const model = PRESETS.cnn.build(1);
     expect(model.countParams).toBe(34_826);
     const text = model.summary(null);
     expect(text).toMatch(/conv2d_1 \(Conv2D\)\s+\(None, 11, 11, 64\)\s+18,496/);
