@@ -1,9 +1,9 @@
 // Before/after training speed in one run, for a change's record:
 //   npm run bench:compare -- <git ref> [--presets mlp,cnn] [--threads 1,2] [--rounds 3]
 // Checks the ref out into a temporary git worktree (sharing this checkout's node_modules), builds
-// its WASM, then runs bench/training-run.ts, this checkout's copy (and bench/common.ts) in both trees so that both sides
-// are measured the same way, alternately on the old and the current code, `rounds` times per
-// configuration (relaxed SIMD). Reports medians and the speed-up, and writes
+// its WASM, then runs bench/training-run.ts (with bench/common.ts), this checkout's copy in both
+// trees so that both sides are measured the same way, alternately on the old and the current code,
+// `rounds` times per configuration (relaxed SIMD). Reports medians and the speed-up, and writes
 // bench/results/compare-<ref>-<date>.json. This machine's speed drifts by 10-30% within minutes:
 // alternating old and new in one run is what makes the ratio mean something.
 import { execFileSync } from 'node:child_process';
