@@ -5,6 +5,7 @@
 // and kernel row the kw·c values of a cols row come from ONE contiguous run of x (clipped at the
 // left/right image border, zeros outside). The kernels copy or add those runs 4 floats at a time.
 // No allocation, no globals: safe to call from several threads.
+import { madd } from './madd';
 
 @inline function bytesOf(n: i32): usize {
   return <usize>n << 2;
@@ -305,15 +306,6 @@ export function translateImages(src: usize, dst: usize, shifts: usize, batch: i3
 // kernel row of one tap), so one splatted input value times a v128 of kernel row updates 4 filters.
 // Filters go in blocks of 32 (8 v128 accumulators in registers), then of 4, then one at a time.
 
-// @ts-ignore: decorator
-@inline function madd4(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
-}
-
 /** Stores a0..a3 (16 filters) at o, through max(0, ·) if relu. */
 // @ts-ignore: decorator
 @inline function store16(o: usize, a0: v128, a1: v128, a2: v128, a3: v128, relu: i32): void {
@@ -341,8 +333,8 @@ export function translateImages(src: usize, dst: usize, shifts: usize, batch: i3
       const row = win + bytesOf(ky * w);
       for (let kx = 0; kx < kw; kx++, k += fBytes) {
         const s = v128.load32_splat(row + bytesOf(kx));
-        a0 = madd4(s, v128.load(k), a0); a1 = madd4(s, v128.load(k, 16), a1);
-        a2 = madd4(s, v128.load(k, 32), a2); a3 = madd4(s, v128.load(k, 48), a3);
+        a0 = madd(s, v128.load(k), a0); a1 = madd(s, v128.load(k, 16), a1);
+        a2 = madd(s, v128.load(k, 32), a2); a3 = madd(s, v128.load(k, 48), a3);
       }
     }
     store16(out + fo, a0, a1, a2, a3, relu);
@@ -353,7 +345,7 @@ export function translateImages(src: usize, dst: usize, shifts: usize, batch: i3
     let k = kernel + fo;
     for (let ky = 0; ky < kh; ky++) {
       const row = win + bytesOf(ky * w);
-      for (let kx = 0; kx < kw; kx++, k += fBytes) a = madd4(v128.load32_splat(row + bytesOf(kx)), v128.load(k), a);
+      for (let kx = 0; kx < kw; kx++, k += fBytes) a = madd(v128.load32_splat(row + bytesOf(kx)), v128.load(k), a);
     }
     v128.store(out + fo, relu ? f32x4.max(a, f32x4.splat(0)) : a);
   }
@@ -397,8 +389,8 @@ export function conv2dC1Forward(x: usize, kernel: usize, bias: usize, y: usize, 
             for (let kx = 0; kx < kw; kx++, k += fBytes) {
               const s = v128.load32_splat(row + bytesOf(kx)), t = v128.load32_splat(row + bytesOf(kx), 4);
               const k0 = v128.load(k), k1 = v128.load(k, 16), k2 = v128.load(k, 32), k3 = v128.load(k, 48);
-              a0 = madd4(s, k0, a0); a1 = madd4(s, k1, a1); a2 = madd4(s, k2, a2); a3 = madd4(s, k3, a3);
-              b0 = madd4(t, k0, b0); b1 = madd4(t, k1, b1); b2 = madd4(t, k2, b2); b3 = madd4(t, k3, b3);
+              a0 = madd(s, k0, a0); a1 = madd(s, k1, a1); a2 = madd(s, k2, a2); a3 = madd(s, k3, a3);
+              b0 = madd(t, k0, b0); b1 = madd(t, k1, b1); b2 = madd(t, k2, b2); b3 = madd(t, k3, b3);
             }
           }
           store16(out + fo, a0, a1, a2, a3, relu);
@@ -435,7 +427,7 @@ export function conv2dC1Forward(x: usize, kernel: usize, bias: usize, y: usize, 
     const fo = bytesOf(f);
     let a = f32x4.splat(0);
     let d = dzRow + fo;
-    for (let ox = 0; ox < outW; ox++, d += fBytes) a = madd4(v128.load32_splat(xRow + bytesOf(ox)), v128.load(d), a);
+    for (let ox = 0; ox < outW; ox++, d += fBytes) a = madd(v128.load32_splat(xRow + bytesOf(ox)), v128.load(d), a);
     v128.store(k + fo, f32x4.add(v128.load(k + fo), a));
   }
   for (; f < filters; f++) {
@@ -493,8 +485,8 @@ export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, dbias: usize,
             for (let ox = 0; ox < outW; ox++, d += fBytes, xp += 4) {
               const s = v128.load32_splat(xp), t = v128.load32_splat(xp, 4);
               const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32), d3 = v128.load(d, 48);
-              a0 = madd4(s, d0, a0); a1 = madd4(s, d1, a1); a2 = madd4(s, d2, a2); a3 = madd4(s, d3, a3);
-              b0 = madd4(t, d0, b0); b1 = madd4(t, d1, b1); b2 = madd4(t, d2, b2); b3 = madd4(t, d3, b3);
+              a0 = madd(s, d0, a0); a1 = madd(s, d1, a1); a2 = madd(s, d2, a2); a3 = madd(s, d3, a3);
+              b0 = madd(t, d0, b0); b1 = madd(t, d1, b1); b2 = madd(t, d2, b2); b3 = madd(t, d3, b3);
             }
             addTo16(k + fo, a0, a1, a2, a3);
             addTo16(k + fBytes + fo, b0, b1, b2, b3);
@@ -512,8 +504,8 @@ export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, dbias: usize,
             let d = dzRow + fo;
             for (let ox = 0; ox < outW; ox++, d += fBytes) {
               const s = v128.load32_splat(xRow + bytesOf(ox));
-              a0 = madd4(s, v128.load(d), a0); a1 = madd4(s, v128.load(d, 16), a1);
-              a2 = madd4(s, v128.load(d, 32), a2); a3 = madd4(s, v128.load(d, 48), a3);
+              a0 = madd(s, v128.load(d), a0); a1 = madd(s, v128.load(d, 16), a1);
+              a2 = madd(s, v128.load(d, 32), a2); a3 = madd(s, v128.load(d, 48), a3);
             }
             addTo16(k + fo, a0, a1, a2, a3);
           }

@@ -43,6 +43,7 @@
 // (memory.data, below heapBase()). The contract kernels use slot 0; gemmStridedAt below takes
 // the slot, so threads can compute bands of one product concurrently, each in its own slot
 // (a slot >= GEMM_SLOTS lies above the static ones and must be reserved by the caller).
+import { madd } from './madd';
 
 const MR: i32 = 8;
 const NR: i32 = 6;
@@ -71,15 +72,6 @@ const FORM_TN: i32 = 2;
 const F_LOADC: i32 = 1;
 const F_BIAS: i32 = 2;
 const F_RELU: i32 = 4;
-
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Exported kernels (src/backend/kernels.ts)
