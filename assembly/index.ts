@@ -4,6 +4,7 @@
 export * from './gemm';
 export * from './elementwise';
 export * from './conv';
+export * from './sparse';
 
 export function heapBase(): usize {
   return __heap_base;

@@ -16,6 +16,26 @@ export interface Kernels {
   /** C[m,n] = A[m,k] · B[k,n] + bias[n] (broadcast over rows), then max(0, ·) if relu = 1. */
   gemmNNBias(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, relu: number): void;
 
+  // ---- Sparse left operand (a Dense layer fed image pixels, mostly 0) ----
+  // A sparse matrix in compressed rows (CSR): row i's entries are p in start[i]..start[i+1]
+  // (start: i32[rows + 1]), each with its column index[p] (i32) and value values[p] (f32).
+  /**
+   * Writes the CSR of x[rows, cols]: every value that is not ±0 (NaN kept), columns ascending.
+   * index and values need room for rows·cols entries. Returns the number of entries.
+   */
+  sparseRows(x: number, rows: number, cols: number, start: number, index: number, values: number): number;
+  /**
+   * The transpose of a CSR matrix [rows, cols], in CSR (tStart: i32[cols + 1]): the original's
+   * columns, each with its entries in ascending row order.
+   */
+  sparseTranspose(start: number, index: number, values: number, rows: number, cols: number,
+    tStart: number, tIndex: number, tValues: number): void;
+  /** C[m,n] = A·B[k,n] for A[m,k] in CSR: gemmNN over A's entries only. */
+  sparseGemm(start: number, index: number, values: number, b: number, c: number, m: number, n: number): void;
+  /** C[m,n] = A·B + bias[n], then max(0, ·) if relu = 1: gemmNNBias for A[m,k] in CSR. */
+  sparseGemmBias(start: number, index: number, values: number, b: number, bias: number, c: number,
+    m: number, n: number, relu: number): void;
+
   // ---- Element-wise and row-wise ----
   /** x[r,c] += bias[c] for r < rows, c < cols (in place). */
   biasAdd(x: number, bias: number, rows: number, cols: number): void;
@@ -129,6 +149,7 @@ export interface Kernels {
 /** The names of every kernel, for backends that bind them by name and for tests. */
 export const KERNEL_NAMES = [
   'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
+  'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
   'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',

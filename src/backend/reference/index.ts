@@ -5,7 +5,8 @@ import type { Arena } from '../memory.ts';
 import { referenceGemm } from './gemm.ts';
 import { referenceElementwise } from './elementwise.ts';
 import { referenceConv } from './conv.ts';
+import { referenceSparse } from './sparse.ts';
 
 export function referenceKernels(arena: Arena): Kernels {
-  return { ...referenceGemm(arena), ...referenceElementwise(arena), ...referenceConv(arena) };
+  return { ...referenceGemm(arena), ...referenceElementwise(arena), ...referenceConv(arena), ...referenceSparse(arena) };
 }

@@ -1,0 +1,71 @@
+// Reference twin of assembly/sparse.ts: compressed rows (CSR) of a mostly-zero matrix, their
+// transpose, and the products that skip the zeros, as plain loops over the arena's views.
+// Sums run in float64 in entry order and round once on store, like referenceGemm.
+import type { Kernels } from '../kernels.ts';
+import type { Arena } from '../memory.ts';
+
+type SparseKernels = Pick<Kernels, 'sparseRows' | 'sparseTranspose' | 'sparseGemm' | 'sparseGemmBias'>;
+
+export function referenceSparse(arena: Arena): SparseKernels {
+  /** Row i of C = Σ_p values[p] · B[index[p], :] (+ bias, then ReLU). */
+  function sparseProduct(start: number, index: number, values: number, b: number, bias: number | null, c: number,
+    m: number, n: number, relu: boolean): void {
+    const f = arena.f32, ints = arena.i32;
+    const S = start >> 2, I = index >> 2, V = values >> 2, B = b >> 2, C = c >> 2;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = bias === null ? 0 : f[(bias >> 2) + j];
+        for (let p = ints[S + i]; p < ints[S + i + 1]; p++) sum += f[V + p] * f[B + ints[I + p] * n + j];
+        f[C + i * n + j] = relu ? Math.max(0, sum) : sum;
+      }
+    }
+  }
+
+  return {
+    sparseRows(x, rows, cols, start, index, values) {
+      const f = arena.f32, ints = arena.i32;
+      const X = x >> 2, S = start >> 2, I = index >> 2, V = values >> 2;
+      let count = 0;
+      for (let i = 0; i < rows; i++) {
+        ints[S + i] = count;
+        for (let j = 0; j < cols; j++) {
+          const v = f[X + i * cols + j];
+          if (v !== 0) {
+            ints[I + count] = j;
+            f[V + count] = v;
+            count++;
+          }
+        }
+      }
+      ints[S + rows] = count;
+      return count;
+    },
+
+    sparseTranspose(start, index, values, rows, cols, tStart, tIndex, tValues) {
+      const f = arena.f32, ints = arena.i32;
+      const S = start >> 2, I = index >> 2, V = values >> 2, T = tStart >> 2, TI = tIndex >> 2, TV = tValues >> 2;
+      // Column by column, scanning every row for that column's entry: the definition, not fast.
+      let count = 0;
+      for (let j = 0; j < cols; j++) {
+        ints[T + j] = count;
+        for (let i = 0; i < rows; i++) {
+          for (let p = ints[S + i]; p < ints[S + i + 1]; p++) {
+            if (ints[I + p] !== j) continue;
+            ints[TI + count] = i;
+            f[TV + count] = f[V + p];
+            count++;
+          }
+        }
+      }
+      ints[T + cols] = count;
+    },
+
+    sparseGemm(start, index, values, b, c, m, n) {
+      sparseProduct(start, index, values, b, null, c, m, n, false);
+    },
+
+    sparseGemmBias(start, index, values, b, bias, c, m, n, relu) {
+      sparseProduct(start, index, values, b, bias, c, m, n, relu !== 0);
+    },
+  };
+}
