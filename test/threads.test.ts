@@ -228,6 +228,29 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
     });
   });
 
+  test('sparse products by row bands of equal entries are bit-identical, bias and ReLU or not', () => {
+    const splitBefore = backend.pool!.splitCalls;
+    for (const [m, kk, n] of [[1, 5, 3], [3, 17, 7], [17, 785, 33], [128, 784, 128], [785, 7, 64]]) {
+      for (const density of [0, 0.05, 0.2, 1]) {
+        const bufs = new Buffers(arena);
+        // Dense rows at the top, empty ones below: equal entries are not equal rows.
+        const x = uniform(rand, m * kk).map((v, i) => (rand() < density * (i < (m * kk) / 3 ? 2.5 : 0.25) ? v : 0));
+        const px = bufs.f32(m * kk, x), start = bufs.f32(m + 1), index = bufs.f32(m * kk), values = bufs.f32(m * kk);
+        single.sparseRows(px, m, kk, start, index, values);
+        const b = bufs.f32(kk * n, uniform(rand, kk * n)), bias = bufs.f32(n, uniform(rand, n));
+        const what = `${m}x${kk}x${n} density ${density}`;
+        let r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.sparseGemm(start, index, values, b, c, m, n), k);
+        expectExact(r.threaded[0], r.single[0], `sparseGemm ${what}`);
+        for (const relu of [0, 1]) {
+          r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.sparseGemmBias(start, index, values, b, bias, c, m, n, relu), k);
+          expectExact(r.threaded[0], r.single[0], `sparseGemmBias relu=${relu} ${what}`);
+        }
+        bufs.done();
+      }
+    }
+    expect(backend.pool!.splitCalls).toBeGreaterThan(splitBefore);
+  });
+
   describe('one-channel direct convolution by image bands: forward bit-identical, dK close and identical run to run', () => {
     for (const batch of [1, 3, 7, 17]) {
       test(`batch ${batch}`, () => {

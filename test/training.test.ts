@@ -202,6 +202,52 @@ describe('training', () => {
     },
   );
 
+  it.each(['reference', 'wasm'] as const)(
+    '%s: a Dense fed the images skips their zero pixels, or multiplies them all when few are 0; same predictions and updates',
+    (backend) => {
+      // Twin model: a ReLU in front (the identity on pixels >= 0) means the Dense no longer reads
+      // the model input, so it takes the dense GEMMs.
+      const layersOf = (twin: boolean) => [
+        ...(twin ? [new ReLU({ inputShape: [6, 6, 1] })] : []),
+        new Flatten(twin ? {} : { inputShape: [6, 6, 1] }),
+        new Dense({ units: 5, activation: 'relu' }),
+        new Dense({ units: 3, activation: 'softmax' }),
+      ];
+      const rng = new Random(8);
+      const images = (zeros: number) =>
+        new Tensor(Float32Array.from({ length: 10 * 36 }, () => (rng.next() < zeros ? 0 : rng.next())), [10, 6, 6, 1]);
+      const y = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
+      const kernels = getBackend(backend).kernels;
+      const sparse = vi.spyOn(kernels, 'sparseGemmBias');
+      const sparseGrad = vi.spyOn(kernels, 'sparseGemm');
+      const dense = vi.spyOn(kernels, 'gemmNNBias');
+      try {
+        for (const [zeros, expectSparse] of [[0.8, true], [0.5, false]] as const) {
+          const x = images(zeros);
+          const results = [false, true].map((twin) => {
+            const model = new Sequential(layersOf(twin), { backend, seed: 3 });
+            model.compile({ optimizer: new SGD({ learningRate: 0.5 }), loss: 'sparseCategoricalCrossentropy' });
+            for (const spy of [sparse, sparseGrad, dense]) spy.mockClear();
+            const predicted = model.predict(x).data.slice();
+            model.trainOnBatch(x, y);
+            const calls = { sparse: sparse.mock.calls.length, sparseGrad: sparseGrad.mock.calls.length, denseFirst: dense.mock.calls.filter((c) => c[5] === 36).length };
+            return { predicted, calls, weights: model.getWeights().map((w) => w.data.slice()) };
+          });
+          const [model, twin] = results;
+          // predict and the training step's forward; the step's dW = xᵀ·dz.
+          expect(model.calls).toEqual(expectSparse ? { sparse: 2, sparseGrad: 1, denseFirst: 0 } : { sparse: 0, sparseGrad: 0, denseFirst: 2 });
+          expect(twin.calls).toEqual({ sparse: 0, sparseGrad: 0, denseFirst: 2 });
+          model.predicted.forEach((p, i) => expect(p).toBeCloseTo(twin.predicted[i], 6));
+          model.weights.forEach((w, i) => {
+            for (let j = 0; j < w.length; j++) expect(w[j]).toBeCloseTo(twin.weights[i][j], 6);
+          });
+        }
+      } finally {
+        for (const spy of [sparse, sparseGrad, dense]) spy.mockRestore();
+      }
+    },
+  );
+
   it('stopTraining set from a callback ends fit after the current batch', async () => {
     const data = blobs(200, 3);
     const model = mlp(1);

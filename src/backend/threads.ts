@@ -24,6 +24,7 @@
 //                               which the caller then adds to C in thread order: differs from one
 //                               thread in rounding only. Bands of M (rows of C, bit-identical)
 //                               when M >= K (dense layers' weight gradients, K = batch).
+//   sparseGemm, sparseGemmBias  bands of rows holding equal numbers of entries: bit-identical.
 //   colSum                      bands of rows, partial sums added the same way.
 //   conv2dC1KernelGrad          bands of images, partial dK and dbias added the same way.
 //   im2col, col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
@@ -58,7 +59,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 
 /** The exports a worker can be asked to call, by index. */
 const OPS = [
-  'gemmStridedAt',
+  'gemmStridedAt', 'sparseGemmRowsAt',
   'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
@@ -449,6 +450,27 @@ export class ThreadPool {
       return p < 2 ? null : bands(count, p, 1);
     };
 
+    /** Row bands of a sparse product, holding about equal numbers of entries (start: its CSR rows). */
+    const sparseBands = (start: number, m: number, n: number): number[] | null => {
+      const rowStart = this.arena.i32.subarray(start >> 2, (start >> 2) + m + 1);
+      const p = this.parts(2 * rowStart[m] * n, this.minFlopsPerThread, m);
+      if (p < 2) return null;
+      const bounds = [0];
+      for (let t = 1; t < p; t++) {
+        // The first row at or after the t-th p-quantile of the entries (rows are sorted by start).
+        const target = (rowStart[m] * t) / p;
+        let lo = bounds[t - 1], hi = m;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (rowStart[mid] < target) lo = mid + 1;
+          else hi = mid;
+        }
+        bounds.push(lo);
+      }
+      bounds.push(m);
+      return bounds;
+    };
+
     const kernels: Kernels = {
       ...one,
 
@@ -484,6 +506,17 @@ export class ThreadPool {
             : [FORM_TN, a + lo * m * F, b + lo * n * F, partials[t], m, hi - lo, n, m, n, n, 0, 0, s[t]],
         );
         for (let t = 1; t < p; t++) fns[OP.axpy](partials[t], c, m * n, 1);
+      },
+
+      sparseGemm: (start, index, values, b, c, m, n) => {
+        const r = sparseBands(start, m, n);
+        if (!r) return one.sparseGemm(start, index, values, b, c, m, n);
+        this.run(OP.sparseGemmRowsAt, r, (lo, hi) => [start, index, values, b, 0, c, lo, hi, n, 0, 0]);
+      },
+      sparseGemmBias: (start, index, values, b, bias, c, m, n, relu) => {
+        const r = sparseBands(start, m, n);
+        if (!r) return one.sparseGemmBias(start, index, values, b, bias, c, m, n, relu);
+        this.run(OP.sparseGemmRowsAt, r, (lo, hi) => [start, index, values, b, bias, c, lo, hi, n, 1, relu]);
       },
 
       colSum: (x, out, rows, cols, accumulate) => {

@@ -2,6 +2,10 @@
 //
 // Backward, with dz = dL/dz the gradient before the activation (see activations.ts):
 //   dW = xᵀ·dz        db = Σ_rows dz        dx = dz·Wᵀ
+//
+// Fed the model's input (image pixels, mostly 0: 80% of MNIST's), the layer compresses each batch
+// to its nonzeros and computes x·W and xᵀ·dz from them alone (assembly/sparse.ts), unless the
+// batch turns out to be dense.
 import { Layer, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
@@ -23,6 +27,10 @@ export class Dense extends Layer {
   private y = 0;
   private dz = 0;
   private dx = 0;
+  private sparseInput = false;
+  private xSparse = false; // whether the latest forward compressed x (then x = xRows, xᵀ = xColumns)
+  private xRows: SparseBuffers | null = null;
+  private xColumns: SparseBuffers | null = null;
 
   constructor(args: DenseArgs) {
     super(args);
@@ -52,13 +60,31 @@ export class Dense extends Layer {
     this.z = this.activation === 'softmax' ? arena.allocF32(outSize) : this.y;
     this.dz = this.activation === 'linear' ? -1 : arena.allocF32(outSize);
     this.dx = needInputGrad ? arena.allocF32(capacity * this.inputs) : -1;
+    if (this.sparseInput) {
+      const entries = capacity * this.inputs;
+      this.xRows = { start: arena.allocI32(capacity + 1), index: arena.allocI32(entries), values: arena.allocF32(entries) };
+      this.xColumns = { start: arena.allocI32(this.inputs + 1), index: arena.allocI32(entries), values: arena.allocF32(entries) };
+    }
+  }
+
+  override readsModelInput(): void {
+    this.sparseInput = true;
   }
 
   forward(x: number, batch: number): number {
     const k = this.kernels;
     const [W, b] = this.params;
     this.x = x;
-    if (this.useBias) {
+    this.xSparse = this.xRows !== null && this.compressInput(x, batch);
+    if (this.xSparse) {
+      const { start, index, values } = this.xRows!;
+      if (this.useBias) {
+        k.sparseGemmBias(start, index, values, W.value, b.value, this.z, batch, this.units, this.activation === 'relu' ? 1 : 0);
+      } else {
+        k.sparseGemm(start, index, values, W.value, this.z, batch, this.units);
+        if (this.activation === 'relu') k.relu(this.z, this.z, batch * this.units);
+      }
+    } else if (this.useBias) {
       k.gemmNNBias(x, W.value, b.value, this.z, batch, this.inputs, this.units, this.activation === 'relu' ? 1 : 0);
     } else {
       k.gemmNN(x, W.value, this.z, batch, this.inputs, this.units, 0);
@@ -85,11 +111,28 @@ export class Dense extends Layer {
   override backwardFromLogits(dz: number, batch: number, needInputGrad: boolean): number {
     const k = this.kernels;
     const [W, b] = this.params;
-    k.gemmTN(this.x, dz, W.grad, this.inputs, batch, this.units, 0); // dW = xᵀ·dz
+    if (this.xSparse) {
+      const rows = this.xRows!, columns = this.xColumns!;
+      k.sparseTranspose(rows.start, rows.index, rows.values, batch, this.inputs, columns.start, columns.index, columns.values);
+      k.sparseGemm(columns.start, columns.index, columns.values, dz, W.grad, this.inputs, this.units); // dW = xᵀ·dz
+    } else {
+      k.gemmTN(this.x, dz, W.grad, this.inputs, batch, this.units, 0); // dW = xᵀ·dz
+    }
     if (this.useBias) k.colSum(dz, b.grad, batch, this.units, 0); // db = Σ_rows dz
     if (!needInputGrad) return -1;
     k.gemmNT(dz, W.value, this.dx, batch, this.units, this.inputs, 0); // dx = dz·Wᵀ
     return this.dx;
+  }
+
+  /**
+   * Compresses x into xRows; returns false, for the dense GEMMs, if over a third of it is nonzero:
+   * measured, the sparse products take half the dense ones' time at MNIST's 20% and break even
+   * near 40%.
+   */
+  private compressInput(x: number, batch: number): boolean {
+    const { start, index, values } = this.xRows!;
+    const nonzeros = this.kernels.sparseRows(x, batch, this.inputs, start, index, values);
+    return nonzeros * 3 <= batch * this.inputs;
   }
 
   getConfig(): Record<string, unknown> {
@@ -106,4 +149,11 @@ export class Dense extends Layer {
       bias_constraint: null,
     };
   }
+}
+
+/** A matrix in compressed rows: see the sparse kernels in kernels.ts. */
+interface SparseBuffers {
+  start: number;
+  index: number;
+  values: number;
 }

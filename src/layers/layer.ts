@@ -102,6 +102,12 @@ export abstract class Layer {
     throw new Error(`${this.name} (${this.className}): reads all of its input; it cannot take a cropped one`);
   }
 
+  /**
+   * Tells the layer that its input is the model's input itself, seen through reshapes only: raw
+   * data such as image pixels, most of them 0 in MNIST, which a layer may exploit.
+   */
+  readsModelInput(): void {}
+
   /** Whether the output is max(0, z) (activation 'relu'), so that the next layer may do the ReLU's backward. */
   get endsInRelu(): boolean {
     return false;

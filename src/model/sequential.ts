@@ -15,6 +15,7 @@ import { Tensor } from '../tensor.ts';
 import { Random } from '../random.ts';
 import { Layer, product, type Param, type ParamSpec, type Shape } from '../layers/layer.ts';
 import { Dropout } from '../layers/dropout.ts';
+import { Flatten } from '../layers/flatten.ts';
 import type { Optimizer } from '../optimizers/optimizer.ts';
 import { formatSummary } from './summary.ts';
 
@@ -152,13 +153,15 @@ export class Sequential {
     // A layer that reads only part of its input (a 'valid' pool of an odd-sized image) lets the layer
     // before it compute just that part: the convnet's second convolution then skips the 21 of its
     // 121 output positions that its pool never reads.
-    // And a max pool over ReLU outputs does the ReLU's backward as part of its own.
+    // And a max pool over ReLU outputs does the ReLU's backward as part of its own; and the layer
+    // that reads the images themselves may skip their zero pixels (a Dense does).
     for (let i = 1; i < this.layers.length; i++) {
       const [before, layer] = [this.layers[i - 1], this.layers[i]];
       const region = layer.inputRegionRead();
       if (region && before.cropOutput(...region)) layer.useCroppedInput(...region);
       if (before.endsInRelu && layer.takeOverReluBackward()) before.skipReluBackward();
     }
+    this.layers.find((layer) => !(layer instanceof Flatten))?.readsModelInput();
     this.allocateParams(specs.flat().map((s) => product(s.shape)));
     const initRng = this.rng.fork();
     let offset = 0;
