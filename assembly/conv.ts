@@ -449,11 +449,17 @@ export function conv2dC1Forward(x: usize, kernel: usize, bias: usize, y: usize, 
  */
 export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, dbias: usize, batch: i32, h: i32, w: i32,
   kh: i32, kw: i32, outH: i32, outW: i32, filters: i32): void {
+  memory.fill(dK, 0, bytesOf(kh * kw * filters));
+  memory.fill(dbias, 0, bytesOf(filters));
+  addC1KernelGrad(x, dz, dK, dbias, batch, h, w, kh, kw, outH, outW, filters);
+}
+
+/** conv2dC1KernelGrad without the zeroing: adds the sums to dK and dbias, rows in (b, oy) order. */
+function addC1KernelGrad(x: usize, dz: usize, dK: usize, dbias: usize, batch: i32, h: i32, w: i32,
+  kh: i32, kw: i32, outH: i32, outW: i32, filters: i32): void {
   const fBytes = bytesOf(filters);
   const f16s = filters & ~15;
   const f4s = filters & ~3;
-  memory.fill(dK, 0, bytesOf(kh * kw * filters));
-  memory.fill(dbias, 0, fBytes);
   let dzRow = dz;
   for (let b = 0; b < batch; b++) {
     for (let oy = 0; oy < outH; oy++, dzRow += <usize>outW * fBytes) {
@@ -513,6 +519,56 @@ export function conv2dC1KernelGrad(x: usize, dz: usize, dK: usize, dbias: usize,
           k += fBytes;
         }
       }
+    }
+  }
+}
+
+// ---- The first convolution and its max pool, fused ----
+// A one-channel conv with ReLU followed by a max pool whose windows tile its output (the convnet's
+// conv1 → pool1) need not store the conv's output at all (26x26x32 floats per image, 11 MB a batch,
+// written, then read back by the pool; and in backward the same again for dL/dz). These two
+// kernels work through each image one band of poolH conv rows at a time, in an L1-sized scratch:
+// forward computes the band (conv2dC1Forward) and pools it (maxPoolForwardImages); backward
+// expands the pooled gradient into the band's dL/dz (maxPoolBackwardWindowsImages) and adds its
+// kernel gradient (addC1KernelGrad). Same values, same order as the four passes unfused.
+// argmax here indexes the band: (r·convW + ox)·filters + f for conv row r < poolH of the band.
+
+/**
+ * y[b, py, px, f] = max over the pool window of max(0, conv2dC1Forward), argmax as above (−1 where
+ * y = 0). y, argmax: [batch, outH, outW, filters]; the conv rows and columns computed are the
+ * outH·poolH by outW·poolW the pool reads. scratch: poolH·outW·poolW·filters floats.
+ */
+export function conv2dC1PoolForward(x: usize, kernel: usize, bias: usize, y: usize, argmax: usize, scratch: usize,
+  batch: i32, h: i32, w: i32, kh: i32, kw: i32, filters: i32, poolH: i32, poolW: i32, outH: i32, outW: i32): void {
+  const convW = outW * poolW;
+  const pooledRow = bytesOf(outW * filters);
+  for (let b = 0; b < batch; b++) {
+    for (let py = 0; py < outH; py++) {
+      const band = x + bytesOf((b * h + py * poolH) * w); // first input row of the band's windows
+      conv2dC1Forward(band, kernel, bias, scratch, 1, poolH + kh - 1, w, kh, kw, poolH, convW, filters, 1);
+      const o = <usize>(b * outH + py) * pooledRow;
+      maxPoolForwardImages(scratch, y + o, argmax + o, 0, 1, poolH, convW, filters, poolH, poolW, poolH, poolW, 0, 0, 1, outW, 1);
+    }
+  }
+}
+
+/**
+ * dK, dbias of conv2dC1PoolForward (overwritten) from dy = dL/dy of its pooled output: the conv's
+ * dL/dz is dy at each window's winner and 0 elsewhere (and where argmax = −1, the ReLU's zeros).
+ * scratch: poolH·outW·poolW·filters floats.
+ */
+export function conv2dC1PoolKernelGrad(x: usize, dy: usize, argmax: usize, dK: usize, dbias: usize, scratch: usize,
+  batch: i32, h: i32, w: i32, kh: i32, kw: i32, filters: i32, poolH: i32, poolW: i32, outH: i32, outW: i32): void {
+  memory.fill(dK, 0, bytesOf(kh * kw * filters));
+  memory.fill(dbias, 0, bytesOf(filters));
+  const convW = outW * poolW;
+  const pooledRow = bytesOf(outW * filters);
+  for (let b = 0; b < batch; b++) {
+    for (let py = 0; py < outH; py++) {
+      const o = <usize>(b * outH + py) * pooledRow;
+      maxPoolBackwardWindowsImages(dy + o, argmax + o, scratch, 0, 1, poolH, convW, filters, poolH, poolW, 1, outW);
+      const band = x + bytesOf((b * h + py * poolH) * w);
+      addC1KernelGrad(band, scratch, dK, dbias, 1, poolH + kh - 1, w, kh, kw, poolH, convW, filters);
     }
   }
 }

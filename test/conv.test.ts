@@ -495,3 +495,79 @@ describe.each(wasm)('$name WASM conv2dC1Forward / conv2dC1KernelGrad vs referenc
     }
   });
 });
+
+describe.each(all)('$name conv2dC1PoolForward / conv2dC1PoolKernelGrad = conv2dC1Forward → maxPoolForward, and back', ({ name, kernels }) => {
+  test('same pooled values and winners, same dK and dbias, on awkward sizes and pools that leave rows over', () => {
+    const rand = rng(27);
+    const pools = [[2, 2], [3, 2], [1, 1], [2, 3]];
+    let i = 0;
+    for (const g of c1Cases().filter((c) => c.h - c.kh + 1 >= 3 && c.w - c.kw + 1 >= 3)) {
+      const [poolH, poolW] = pools[i++ % pools.length];
+      const bufs = new Buffers(arena);
+      const d = c1Buffers(bufs, rand, g);
+      const outH = Math.floor(d.outH / poolH), outW = Math.floor(d.outW / poolW);
+      const convW = outW * poolW, pooled = g.batch * outH * outW * g.filters;
+      const what = `${JSON.stringify(g)} pool ${poolH}x${poolW}`;
+      // Unfused: the conv's outputs the pool reads (cropped to outH·poolH x convW), then the pool.
+      const conv = bufs.f32(g.batch * outH * poolH * convW * g.filters);
+      const y1 = bufs.f32(pooled), a1 = bufs.f32(pooled);
+      kernels.conv2dC1Forward(d.x, d.kernel, d.bias, conv, g.batch, g.h, g.w, g.kh, g.kw, outH * poolH, convW, g.filters, 1);
+      kernels.maxPoolForward(conv, y1, a1, g.batch, outH * poolH, convW, g.filters, poolH, poolW, poolH, poolW, 0, 0, outH, outW, 1);
+      // Fused, over guard-filled outputs.
+      const y2 = bufs.f32(pooled), a2 = bufs.f32(pooled), scratch = bufs.f32(poolH * convW * g.filters);
+      const geo = [g.batch, g.h, g.w, g.kh, g.kw, g.filters, poolH, poolW, outH, outW] as const;
+      kernels.conv2dC1PoolForward(d.x, d.kernel, d.bias, y2, a2, scratch, ...geo);
+      expectExact(bufs.read(y2, pooled), bufs.read(y1, pooled), `${name} pooled y ${what}`);
+      // Winners: the unfused flat index into the conv output, re-based to the window's band of rows.
+      const flat = bufs.readI32(a1, pooled), band = bufs.readI32(a2, pooled);
+      const bandSize = poolH * convW * g.filters;
+      for (let o = 0; o < pooled; o++) {
+        const bandStart = Math.floor(o / (outW * g.filters)) * bandSize; // (b·outH + py)-th band
+        const expected = flat[o] < 0 ? -1 : flat[o] - bandStart;
+        if (band[o] !== expected) throw new Error(`${name} argmax[${o}]: got ${band[o]}, expected ${expected} ${what}`);
+      }
+      // Backward: dz from the pooled gradient, then the kernel gradient; against the fused kernel.
+      const dy = bufs.f32(pooled, uniform(rand, pooled));
+      const dz = bufs.f32(g.batch * outH * poolH * convW * g.filters);
+      kernels.maxPoolBackwardWindows(dy, a1, dz, g.batch, outH * poolH, convW, g.filters, poolH, poolW, outH, outW);
+      const dk1 = bufs.f32(d.kLen), db1 = bufs.f32(g.filters), dk2 = bufs.f32(d.kLen), db2 = bufs.f32(g.filters);
+      kernels.conv2dC1KernelGrad(d.x, dz, dk1, db1, g.batch, g.h, g.w, g.kh, g.kw, outH * poolH, convW, g.filters);
+      kernels.conv2dC1PoolKernelGrad(d.x, dy, a2, dk2, db2, bufs.f32(poolH * convW * g.filters), ...geo);
+      if (name === 'reference') {
+        // float64 sums in another order, rounded once each.
+        expectClose(bufs.read(dk2, d.kLen), bufs.read(dk1, d.kLen), { rtol: 1e-6, atol: 1e-6, what: `${name} dK ${what}` });
+        expectClose(bufs.read(db2, g.filters), bufs.read(db1, g.filters), { rtol: 1e-6, atol: 1e-6, what: `${name} dbias ${what}` });
+      } else {
+        // The same row sums added in the same (b, oy) order: bit-identical.
+        expectExact(bufs.read(dk2, d.kLen), bufs.read(dk1, d.kLen), `${name} dK ${what}`);
+        expectExact(bufs.read(db2, g.filters), bufs.read(db1, g.filters), `${name} dbias ${what}`);
+      }
+      bufs.done();
+    }
+  });
+});
+
+describe.each(wasm)('$name WASM conv2dC1PoolForward vs reference', ({ kernels }) => {
+  test('pooled values within the rounding of the conv sums; ReLU zeros get argmax −1 in both', () => {
+    const rand = rng(28);
+    for (const g of c1Cases().filter((c) => c.h - c.kh + 1 >= 2 && c.w - c.kw + 1 >= 2)) {
+      const bufs = new Buffers(arena);
+      const d = c1Buffers(bufs, rand, g);
+      const outH = Math.floor(d.outH / 2), outW = Math.floor(d.outW / 2), pooled = g.batch * outH * outW * g.filters;
+      const geo = [g.batch, g.h, g.w, g.kh, g.kw, g.filters, 2, 2, outH, outW] as const;
+      const yR = bufs.f32(pooled), aR = bufs.f32(pooled), yW = bufs.f32(pooled), aW = bufs.f32(pooled);
+      reference.conv2dC1PoolForward(d.x, d.kernel, d.bias, yR, aR, bufs.f32(1), ...geo);
+      kernels.conv2dC1PoolForward(d.x, d.kernel, d.bias, yW, aW, bufs.f32(2 * outW * 2 * g.filters), ...geo);
+      // |terms| <= 1 each (inputs in [-1, 1)), kh·kw + 1 of them.
+      expectClose(bufs.read(yW, pooled), bufs.read(yR, pooled), { atol: 4e-7 * (g.kh * g.kw + 1), what: JSON.stringify(g) });
+      const y = bufs.read(yW, pooled), ar = bufs.readI32(aR, pooled), aw = bufs.readI32(aW, pooled);
+      for (let o = 0; o < pooled; o++) {
+        const fail = (why: string) => new Error(`argmax[${o}] ${why}: reference ${ar[o]}, WASM ${aw[o]}, y ${y[o]} ${JSON.stringify(g)}`);
+        if ((y[o] === 0) !== (aw[o] === -1)) throw fail('is -1 exactly where y = 0');
+        // Away from 0 (where the two may round to either side), the reference found a winner too.
+        if (y[o] > 1e-5 && ar[o] === -1) throw fail('reference found no winner');
+      }
+      bufs.done();
+    }
+  });
+});

@@ -294,6 +294,35 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
     }
   });
 
+  test('the first conv fused with its pool, by image bands: forward bit-identical, dK close and identical run to run', () => {
+    for (const batch of [1, 3, 17]) {
+      for (const [h, w, kh, kw, filters, pH, pW] of [[3, 3, 2, 2, 5, 1, 1], [28, 28, 3, 3, 32, 2, 2], [9, 30, 2, 3, 17, 3, 2], [8, 7, 3, 3, 39, 2, 2]]) {
+        const outH = Math.floor((h - kh + 1) / pH), outW = Math.floor((w - kw + 1) / pW);
+        const xLen = batch * h * w, kLen = kh * kw * filters, yLen = batch * outH * outW * filters;
+        const what = `${batch}x${h}x${w} kernel ${kh}x${kw} filters ${filters} pool ${pH}x${pW}`;
+        const bufs = new Buffers(arena);
+        const x = bufs.f32(xLen, uniform(rand, xLen)), kernel = bufs.f32(kLen, uniform(rand, kLen)), bias = bufs.f32(filters, uniform(rand, filters));
+        const scratch = bufs.f32(pH * outW * pW * filters);
+        const geo = [batch, h, w, kh, kw, filters, pH, pW, outH, outW] as const;
+        const calls = backend.pool!.splitCalls;
+        const r = both(bufs, [{ n: yLen }, { n: yLen }], (kn, [y, argmax]) => kn.conv2dC1PoolForward(x, kernel, bias, y, argmax, scratch, ...geo), k);
+        expectExact(r.threaded[0], r.single[0], `conv2dC1PoolForward y ${what}`);
+        expectExact(r.threaded[1], r.single[1], `conv2dC1PoolForward argmax ${what}`);
+        const argmax = bufs.f32(yLen, r.single[1]); // the i32 bits, copied as they are
+        const dy = bufs.f32(yLen, uniform(rand, yLen));
+        const g = both(bufs, [{ n: kLen }, { n: filters }], (kn, [dK, dbias]) => kn.conv2dC1PoolKernelGrad(x, dy, argmax, dK, dbias, scratch, ...geo), k);
+        if (batch > 1) expect(backend.pool!.splitCalls - calls, 'split').toBe(2);
+        expectClose(g.threaded[0], g.single[0], { rtol: 1e-5, atol: 1e-5, what: `conv2dC1PoolKernelGrad dK ${what}` });
+        expectClose(g.threaded[1], g.single[1], { rtol: 1e-5, atol: 1e-5, what: `conv2dC1PoolKernelGrad dbias ${what}` });
+        const again = bufs.f32(kLen), againBias = bufs.f32(filters);
+        k.conv2dC1PoolKernelGrad(x, dy, argmax, again, againBias, scratch, ...geo);
+        expectExact(bufs.read(again, kLen), g.threaded[0], `conv2dC1PoolKernelGrad dK second run ${what}`);
+        expectExact(bufs.read(againBias, filters), g.threaded[1], `conv2dC1PoolKernelGrad dbias second run ${what}`);
+        bufs.done();
+      }
+    }
+  });
+
   describe('element-wise kernels by ranges are bit-identical', () => {
     for (const n of [1, 3, 7, 8, 17, 785, 100003]) {
       test(`n = ${n}`, () => {

@@ -248,6 +248,47 @@ describe('training', () => {
     },
   );
 
+  it.each(['reference', 'wasm'] as const)(
+    '%s: the first conv pools its own output for the max pool after it; same predictions and updates',
+    (backend) => {
+      // 11x11 → conv 3x3 → 9x9 → pool 2 → 4x4 (the pool leaves the last row and column unread).
+      // Twin model: a ReLU between them keeps the two layers apart.
+      const layersOf = (twin: boolean) => [
+        new Conv2D({ filters: 5, kernelSize: 3, activation: 'relu', inputShape: [11, 11, 1] }),
+        ...(twin ? [new ReLU()] : []),
+        new MaxPooling2D({ poolSize: 2 }),
+        new Flatten(),
+        new Dense({ units: 3, activation: 'softmax' }),
+      ];
+      const rng = new Random(9);
+      const x = new Tensor(Float32Array.from({ length: 6 * 121 }, () => (rng.next() < 0.6 ? 0 : rng.next())), [6, 11, 11, 1]);
+      const y = [0, 1, 2, 0, 1, 2];
+      const kernels = getBackend(backend).kernels;
+      const spies = (['conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward'] as const).map((name) => vi.spyOn(kernels, name));
+      try {
+        const results = [false, true].map((twin) => {
+          const model = new Sequential(layersOf(twin), { backend, seed: 4 });
+          model.compile({ optimizer: new SGD({ learningRate: 0.5 }), loss: 'sparseCategoricalCrossentropy' });
+          for (const spy of spies) spy.mockClear();
+          const predicted = model.predict(x).data.slice();
+          model.trainOnBatch(x, y);
+          return { predicted, calls: spies.map((spy) => spy.mock.calls.length), weights: model.getWeights().map((w) => w.data.slice()) };
+        });
+        const [fused, twin] = results;
+        expect(fused.calls).toEqual([2, 1, 0]); // predict's and the step's forward; the step's backward
+        expect(twin.calls).toEqual([0, 0, 2]);
+        expect(fused.predicted).toEqual(twin.predicted);
+        fused.weights.forEach((w, i) => {
+          for (let j = 0; j < w.length; j++) expect(w[j]).toBeCloseTo(twin.weights[i][j], 6);
+        });
+        // The public shapes stay Keras's.
+        expect(new Sequential(layersOf(false)).build().layers.map((l) => l.outputShape)).toEqual([[9, 9, 5], [4, 4, 5], [80], [3]]);
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+    },
+  );
+
   it('stopTraining set from a callback ends fit after the current batch', async () => {
     const data = blobs(200, 3);
     const model = mlp(1);

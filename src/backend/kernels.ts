@@ -116,6 +116,25 @@ export interface Kernels {
    */
   conv2dC1KernelGrad(x: number, dz: number, dK: number, dbias: number, batch: number, h: number, w: number,
     kh: number, kw: number, outH: number, outW: number, filters: number): void;
+  /**
+   * conv2dC1Forward with relu = 1, then a max pool whose poolH x poolW windows tile its output
+   * (strides = pool size, 'valid'), in one pass that never stores the conv's output:
+   * y[b, py, px, f] = max over the window of the conv's outputs at rows py·poolH + r (r < poolH) and
+   * columns px·poolW + s (s < poolW). argmax [batch, outH, outW, filters] (i32) records the first
+   * maximum in window order as an index into its band of poolH conv rows, (r·outW·poolW + px·poolW + s)·filters + f,
+   * or −1 where y <= 0 (as maxPoolForward's positiveOnly). scratch: poolH·outW·poolW·filters floats.
+   */
+  conv2dC1PoolForward(x: number, kernel: number, bias: number, y: number, argmax: number, scratch: number,
+    batch: number, h: number, w: number, kh: number, kw: number, filters: number, poolH: number, poolW: number,
+    outH: number, outW: number): void;
+  /**
+   * dK and dbias (overwritten) of conv2dC1PoolForward, from dy [batch, outH, outW, filters], the
+   * gradient of its pooled output: conv2dC1KernelGrad with dz = dy at each window's argmax and 0
+   * elsewhere. scratch: poolH·outW·poolW·filters floats.
+   */
+  conv2dC1PoolKernelGrad(x: number, dy: number, argmax: number, dK: number, dbias: number, scratch: number,
+    batch: number, h: number, w: number, kh: number, kw: number, filters: number, poolH: number, poolW: number,
+    outH: number, outW: number): void;
   /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize (argmax −1: skipped). */
   maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;
   /**
@@ -152,6 +171,6 @@ export const KERNEL_NAMES = [
   'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
-  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
+  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
   'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

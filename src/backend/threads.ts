@@ -26,7 +26,9 @@
 //                               when M >= K (dense layers' weight gradients, K = batch).
 //   sparseGemm, sparseGemmBias  bands of rows holding equal numbers of entries: bit-identical.
 //   colSum                      bands of rows, partial sums added the same way.
-//   conv2dC1KernelGrad          bands of images, partial dK and dbias added the same way.
+//   conv2dC1KernelGrad, conv2dC1PoolKernelGrad
+//                               bands of images, partial dK and dbias added the same way.
+//   conv2dC1PoolForward         bands of images, each worker's scratch in its partial buffer.
 //   im2col, col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x
@@ -60,7 +62,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 /** The exports a worker can be asked to call, by index. */
 const OPS = [
   'gemmStridedAt', 'sparseGemmRowsAt',
-  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
+  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
 type OpName = (typeof OPS)[number];
@@ -607,6 +609,29 @@ export class ThreadPool {
         const partials = this.partials;
         this.run(OP.conv2dC1KernelGrad, b, (lo, hi, t) =>
           [x + lo * h * w * F, dz + lo * out * F, t === 0 ? dK : partials[t], t === 0 ? dbias : partials[t] + size * F, hi - lo, h, w, kh, kw, outH, outW, filters]);
+        for (let t = 1; t < b.length - 1; t++) {
+          fns[OP.axpy](partials[t], dK, size, 1);
+          fns[OP.axpy](partials[t] + size * F, dbias, filters, 1);
+        }
+      },
+      conv2dC1PoolForward: (x, kernel, bias, y, argmax, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW) => {
+        const out = outH * outW * filters;
+        const b = pH * outW * pW * filters > PARTIAL_FLOATS ? null : images(batch, out * pH * pW);
+        if (!b) return one.conv2dC1PoolForward(x, kernel, bias, y, argmax, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW);
+        const partials = this.partials;
+        this.run(OP.conv2dC1PoolForward, b, (lo, hi, t) =>
+          [x + lo * h * w * F, kernel, bias, y + lo * out * F, argmax + lo * out * F, t === 0 ? scratch : partials[t], hi - lo, h, w, kh, kw, filters, pH, pW, outH, outW]);
+      },
+      conv2dC1PoolKernelGrad: (x, dy, argmax, dK, dbias, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW) => {
+        // As conv2dC1KernelGrad; a worker's partial buffer holds its dK, dbias, then its scratch.
+        const size = kh * kw * filters, out = outH * outW * filters;
+        const band = size + filters;
+        const b = band + pH * outW * pW * filters > PARTIAL_FLOATS ? null : images(batch, out * pH * pW);
+        if (!b) return one.conv2dC1PoolKernelGrad(x, dy, argmax, dK, dbias, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW);
+        const partials = this.partials;
+        this.run(OP.conv2dC1PoolKernelGrad, b, (lo, hi, t) =>
+          [x + lo * h * w * F, dy + lo * out * F, argmax + lo * out * F, t === 0 ? dK : partials[t], t === 0 ? dbias : partials[t] + size * F,
+            t === 0 ? scratch : partials[t] + band * F, hi - lo, h, w, kh, kw, filters, pH, pW, outH, outW]);
         for (let t = 1; t < b.length - 1; t++) {
           fns[OP.axpy](partials[t], dK, size, 1);
           fns[OP.axpy](partials[t] + size * F, dbias, filters, 1);

@@ -7,7 +7,10 @@
 //
 // One exception, for speed: an input with ONE channel, stride 1, 'valid' (the first layer of an
 // MNIST convnet). Its cols matrix is only kh·kw (= 9) wide, too short a depth for a fast GEMM,
-// so z and dK come from direct-convolution kernels that read x itself (see `direct`).
+// so z and dK come from direct-convolution kernels that read x itself (see `direct`). When such a
+// layer reads the images and a max pool with side-by-side windows follows (the convnet's conv1 →
+// pool1), it pools its output itself, band by band, and never stores the full output nor its dL/dz
+// (fusePool; the pool layer then passes through).
 import { Layer, product, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
@@ -38,6 +41,12 @@ export class Conv2D extends Layer {
   private reluBackwardDone = false;
   /** One input channel, stride 1, 'valid', with bias: convolve directly, no im2col (see forward). */
   private direct = false;
+  /** The layer reads the model input, so its dL/dx is never needed. */
+  private readsInput = false;
+  /** The next layer's max pool, done here (fusePool): its window and output size. */
+  private pool: { poolH: number; poolW: number; outH: number; outW: number } | null = null;
+  private argmax = 0; // i32, of the fused pool
+  private scratch = 0; // one band of poolH output rows, for the fused pool
   private x = 0; // the latest input (the direct path's dK reads it)
   private z = 0;
   private y = 0;
@@ -77,6 +86,18 @@ export class Conv2D extends Layer {
     return true;
   }
 
+  override readsModelInput(): void {
+    this.readsInput = true;
+  }
+
+  override fusePool(poolH: number, poolW: number): boolean {
+    // The fused kernels give dK and dbias only, so only where no dL/dx is wanted.
+    if (!this.direct || this.activation !== 'relu' || !this.readsInput) return false;
+    const { outH, outW } = this.geometry;
+    this.pool = { poolH, poolW, outH: Math.floor(outH / poolH), outW: Math.floor(outW / poolW) };
+    return true;
+  }
+
   override get endsInRelu(): boolean {
     return this.activation === 'relu';
   }
@@ -98,6 +119,13 @@ export class Conv2D extends Layer {
 
   allocate(capacity: number, needInputGrad: boolean): void {
     const arena = this.backend.arena;
+    if (this.pool) {
+      const { poolH, poolW, outH, outW } = this.pool;
+      this.y = this.z = arena.allocF32(capacity * outH * outW * this.filters);
+      this.argmax = arena.allocI32(capacity * outH * outW * this.filters);
+      this.scratch = arena.allocF32(poolH * outW * poolW * this.filters);
+      return;
+    }
     const positions = capacity * this.geometry.outH * this.geometry.outW;
     // The direct path needs cols only as scratch for dcols, and only when dx is wanted.
     this.cols = this.direct && !needInputGrad ? -1 : arena.allocF32(positions * this.patchSize);
@@ -113,6 +141,14 @@ export class Conv2D extends Layer {
     const rows = this.positions(batch);
     const relu = this.activation === 'relu' ? 1 : 0;
     this.x = x;
+    if (this.pool) {
+      // Convolve and pool in one pass: y is the pool's output.
+      const [h, w] = this.inputShape;
+      const { poolH, poolW, outH, outW } = this.pool;
+      k.conv2dC1PoolForward(x, K.value, bias.value, this.y, this.argmax, this.scratch, batch, h, w,
+        this.kernelSize[0], this.kernelSize[1], this.filters, poolH, poolW, outH, outW);
+      return this.y;
+    }
     if (this.direct) {
       // One input channel: K = kh·kw = 9 is a poor GEMM shape, so convolve directly.
       const [h, w] = this.inputShape;
@@ -133,6 +169,15 @@ export class Conv2D extends Layer {
   }
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
+    if (this.pool) {
+      // dy is the pooled output's gradient: dL/dz is dy at each window's winner, 0 elsewhere.
+      const [K, bias] = this.params;
+      const [h, w] = this.inputShape;
+      const { poolH, poolW, outH, outW } = this.pool;
+      this.kernels.conv2dC1PoolKernelGrad(this.x, dy, this.argmax, K.grad, bias.grad, this.scratch, batch, h, w,
+        this.kernelSize[0], this.kernelSize[1], this.filters, poolH, poolW, outH, outW);
+      return -1;
+    }
     const rows = this.positions(batch);
     const dz = this.reluBackwardDone ? dy : activationBackward(this.kernels, this.activation, this.y, dy, this.dz, rows, this.filters);
     return this.backwardFromLogits(dz, batch, needInputGrad);

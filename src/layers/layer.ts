@@ -108,6 +108,24 @@ export abstract class Layer {
    */
   readsModelInput(): void {}
 
+  /** For a max pool whose windows tile its input ('valid', strides = pool size): the pool size; else null. */
+  get tilingPool(): [number, number] | null {
+    return null;
+  }
+
+  /**
+   * Asks the layer to max-pool its own output, in the same pass, for the next layer (a pool: see
+   * tilingPool), so that its full output is never stored. Returns whether it will.
+   */
+  fusePool(_poolH: number, _poolW: number): boolean {
+    return false;
+  }
+
+  /** Tells a pool that the layer before pools for it (see fusePool): forward and backward pass through. */
+  poolDoneBefore(): void {
+    throw new Error(`${this.name} (${this.className}): is not a pool`);
+  }
+
   /** Whether the output is max(0, z) (activation 'relu'), so that the next layer may do the ReLU's backward. */
   get endsInRelu(): boolean {
     return false;

@@ -24,6 +24,8 @@ export class MaxPooling2D extends Layer {
   private stored: [number, number] = [0, 0];
   /** The input is ReLU outputs and backward returns dL/dz before that ReLU (takeOverReluBackward). */
   private beforeRelu = false;
+  /** The layer before already pooled (poolDoneBefore): this one passes values and gradients through. */
+  private passThrough = false;
   private y = 0;
   private argmax = 0; // i32: for each output, the flat index of the input element that won
   private dx = 0;
@@ -59,12 +61,22 @@ export class MaxPooling2D extends Layer {
     this.stored = [height, width];
   }
 
+  override get tilingPool(): [number, number] | null {
+    const [ph, pw] = this.poolSize;
+    return this.padding === 'valid' && this.strides[0] === ph && this.strides[1] === pw ? [ph, pw] : null;
+  }
+
+  override poolDoneBefore(): void {
+    this.passThrough = true;
+  }
+
   override takeOverReluBackward(): boolean {
     this.beforeRelu = true;
     return true;
   }
 
   allocate(capacity: number, needInputGrad: boolean): void {
+    if (this.passThrough) return;
     const arena = this.backend.arena;
     const outSize = capacity * product(this.outputShape);
     this.y = arena.allocF32(outSize);
@@ -73,6 +85,7 @@ export class MaxPooling2D extends Layer {
   }
 
   forward(x: number, batch: number): number {
+    if (this.passThrough) return x;
     const [h, w] = this.stored;
     const c = this.inputShape[2];
     const { outH, outW, padTop, padLeft } = this.geometry;
@@ -83,10 +96,11 @@ export class MaxPooling2D extends Layer {
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     if (!needInputGrad) return -1;
+    if (this.passThrough) return dy;
     const [h, w] = this.stored;
     const { outH, outW } = this.geometry;
     const [ph, pw] = this.poolSize;
-    if (this.padding === 'valid' && this.strides[0] === ph && this.strides[1] === pw) {
+    if (this.tilingPool) {
       // Windows side by side (the usual 2x2 pool): each input cell in at most one, dx in one pass.
       this.kernels.maxPoolBackwardWindows(dy, this.argmax, this.dx, batch, h, w, this.inputShape[2], ph, pw, outH, outW);
     } else {

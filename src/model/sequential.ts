@@ -150,18 +150,21 @@ export class Sequential {
       specs.push(layer.build(shape, this.backend));
       shape = layer.outputShape;
     }
+    // The layer that reads the images themselves may skip their zero pixels (a Dense does).
     // A layer that reads only part of its input (a 'valid' pool of an odd-sized image) lets the layer
     // before it compute just that part: the convnet's second convolution then skips the 21 of its
     // 121 output positions that its pool never reads.
-    // And a max pool over ReLU outputs does the ReLU's backward as part of its own; and the layer
-    // that reads the images themselves may skip their zero pixels (a Dense does).
+    // A max pool over ReLU outputs does the ReLU's backward as part of its own; and the convnet's
+    // first convolution pools its output itself, never storing it.
+    this.layers.find((layer) => !(layer instanceof Flatten))?.readsModelInput();
     for (let i = 1; i < this.layers.length; i++) {
       const [before, layer] = [this.layers[i - 1], this.layers[i]];
       const region = layer.inputRegionRead();
       if (region && before.cropOutput(...region)) layer.useCroppedInput(...region);
       if (before.endsInRelu && layer.takeOverReluBackward()) before.skipReluBackward();
+      const pool = layer.tilingPool;
+      if (pool && before.fusePool(...pool)) layer.poolDoneBefore();
     }
-    this.layers.find((layer) => !(layer instanceof Flatten))?.readsModelInput();
     this.allocateParams(specs.flat().map((s) => product(s.shape)));
     const initRng = this.rng.fork();
     let offset = 0;

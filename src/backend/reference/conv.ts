@@ -3,7 +3,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'conv2dC1Forward' | 'conv2dC1KernelGrad' | 'maxPoolForward' | 'maxPoolBackward' | 'maxPoolBackwardWindows' | 'translateImages'>;
+type ConvKernels = Pick<Kernels, 'im2col' | 'col2im' | 'conv2dC1Forward' | 'conv2dC1KernelGrad' | 'conv2dC1PoolForward' | 'conv2dC1PoolKernelGrad' | 'maxPoolForward' | 'maxPoolBackward' | 'maxPoolBackwardWindows' | 'translateImages'>;
 
 export function referenceConv(arena: Arena): ConvKernels {
   return {
@@ -101,6 +101,72 @@ export function referenceConv(arena: Arena): ConvKernels {
             f32[DK + (ky * kw + kx) * filters + f] = sum;
           }
         }
+      }
+    },
+
+    // The conv's ReLU outputs pooled: the maximum over each window, first in window order, its index
+    // in the window's band of poolH conv rows ((r·convW + ox)·filters + f), −1 where the maximum is 0.
+    conv2dC1PoolForward(x, kernel, bias, y, argmax, _scratch, batch, h, w, kh, kw, filters, poolH, poolW, outH, outW) {
+      const f32 = arena.f32, i32 = arena.i32;
+      const X = x >> 2, K = kernel >> 2, BIAS = bias >> 2;
+      const convW = outW * poolW;
+      const conv = (b: number, oy: number, ox: number, f: number) => {
+        let sum = f32[BIAS + f];
+        for (let ky = 0; ky < kh; ky++) {
+          for (let kx = 0; kx < kw; kx++) sum += f32[X + (b * h + oy + ky) * w + ox + kx] * f32[K + (ky * kw + kx) * filters + f];
+        }
+        return Math.fround(Math.max(0, sum));
+      };
+      for (let b = 0; b < batch; b++) {
+        for (let py = 0; py < outH; py++) {
+          for (let px = 0; px < outW; px++) {
+            for (let f = 0; f < filters; f++) {
+              let best = 0;
+              let arg = -1;
+              for (let r = 0; r < poolH; r++) {
+                for (let s = 0; s < poolW; s++) {
+                  const v = conv(b, py * poolH + r, px * poolW + s, f);
+                  if (arg < 0 || v > best) {
+                    best = v;
+                    arg = (r * convW + px * poolW + s) * filters + f;
+                  }
+                }
+              }
+              const o = ((b * outH + py) * outW + px) * filters + f;
+              f32[(y >> 2) + o] = best;
+              i32[(argmax >> 2) + o] = best > 0 ? arg : -1;
+            }
+          }
+        }
+      }
+    },
+
+    // Its kernel and bias gradients: conv2dC1KernelGrad's sums, with dz = dy at each window's winner.
+    conv2dC1PoolKernelGrad(x, dy, argmax, dK, dbias, _scratch, batch, h, w, kh, kw, filters, poolH, poolW, outH, outW) {
+      const f32 = arena.f32, i32 = arena.i32;
+      const X = x >> 2, DY = dy >> 2, A = argmax >> 2;
+      const convW = outW * poolW;
+      const dz = (b: number, oy: number, ox: number, f: number) => {
+        const py = Math.floor(oy / poolH), px = Math.floor(ox / poolW);
+        const o = ((b * outH + py) * outW + px) * filters + f;
+        return i32[A + o] === ((oy % poolH) * convW + ox) * filters + f ? f32[DY + o] : 0;
+      };
+      for (let f = 0; f < filters; f++) {
+        let bias = 0;
+        const taps = new Float64Array(kh * kw);
+        for (let b = 0; b < batch; b++) {
+          for (let oy = 0; oy < outH * poolH; oy++) {
+            for (let ox = 0; ox < convW; ox++) {
+              const g = dz(b, oy, ox, f);
+              bias += g;
+              for (let ky = 0; ky < kh; ky++) {
+                for (let kx = 0; kx < kw; kx++) taps[ky * kw + kx] += f32[X + (b * h + oy + ky) * w + ox + kx] * g;
+              }
+            }
+          }
+        }
+        f32[(dbias >> 2) + f] = bias;
+        taps.forEach((sum, tap) => (f32[(dK >> 2) + tap * filters + f] = sum));
       }
     },
 
