@@ -302,6 +302,13 @@ export function gatherRows(src: usize, indices: usize, dst: usize, count: i32, r
   }
 }
 
+/** y[c, r] = x[r, c] for x[rows, cols]: small matrices only (a conv kernel and its gradient). */
+export function transpose(x: usize, y: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) store<f32>(y + bytesOf(c * rows + r), load<f32>(x + bytesOf(r * cols + c)));
+  }
+}
+
 // ---- Optimizer updates (in place) ----
 
 // Subnormal optimizer state is flushed to zero. Where a gradient falls to 0 and stays there (a

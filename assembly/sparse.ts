@@ -143,3 +143,55 @@ export function sparseGemmRowsAt(start: usize, index: usize, values: usize, b: u
     }
   }
 }
+
+/**
+ * C[k, n] = Aᵀ·B for a sparse A[m, k] (CSR) and a dense B[m, n]: C = 0, then for each row i of A and
+ * each of its entries (j, v), C[j, :] += v · B[i, :]. B's rows are read once each, in order; C's rows
+ * are updated in place (C is small: the weight gradient of a layer whose dL/dz is mostly 0).
+ */
+export function sparseGemmTN(start: usize, index: usize, values: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  memory.fill(c, 0, <usize>k * <usize>n * 4);
+  sparseGemmTNRows(start, index, values, b, c, 0, m, n);
+}
+
+/** sparseGemmTN's sums over rows lo..hi of A only, added to C (not zeroed): one thread's band. */
+export function sparseGemmTNRows(start: usize, index: usize, values: usize, b: usize, c: usize, lo: i32, hi: i32, n: i32): void {
+  const rowBytes = <usize>n << 2;
+  for (let i = lo; i < hi; i++) {
+    const first = load<i32>(start + (<usize>i << 2));
+    const end = load<i32>(start + ((<usize>i + 1) << 2));
+    if (first == end) continue;
+    const row = b + <usize>i * rowBytes;
+    let j: i32 = 0;
+    // 32 columns of B's row in registers, added to each entry's row of C.
+    for (; j + 32 <= n; j += 32) {
+      const col = <usize>j << 2;
+      const b0 = v128.load(row + col), b1 = v128.load(row + col, 16), b2 = v128.load(row + col, 32), b3 = v128.load(row + col, 48);
+      const b4 = v128.load(row + col, 64), b5 = v128.load(row + col, 80), b6 = v128.load(row + col, 96), b7 = v128.load(row + col, 112);
+      for (let p = first; p < end; p++) {
+        const s = f32x4.splat(load<f32>(values + (<usize>p << 2)));
+        const out = c + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + col;
+        v128.store(out, madd(s, b0, v128.load(out))); v128.store(out, madd(s, b1, v128.load(out, 16)), 16);
+        v128.store(out, madd(s, b2, v128.load(out, 32)), 32); v128.store(out, madd(s, b3, v128.load(out, 48)), 48);
+        v128.store(out, madd(s, b4, v128.load(out, 64)), 64); v128.store(out, madd(s, b5, v128.load(out, 80)), 80);
+        v128.store(out, madd(s, b6, v128.load(out, 96)), 96); v128.store(out, madd(s, b7, v128.load(out, 112)), 112);
+      }
+    }
+    for (; j + 4 <= n; j += 4) {
+      const col = <usize>j << 2;
+      const bv = v128.load(row + col);
+      for (let p = first; p < end; p++) {
+        const out = c + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + col;
+        v128.store(out, madd(f32x4.splat(load<f32>(values + (<usize>p << 2))), bv, v128.load(out)));
+      }
+    }
+    for (; j < n; j++) {
+      const col = <usize>j << 2;
+      const bv = load<f32>(row + col);
+      for (let p = first; p < end; p++) {
+        const out = c + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + col;
+        store<f32>(out, load<f32>(out) + load<f32>(values + (<usize>p << 2)) * bv);
+      }
+    }
+  }
+}

@@ -2,7 +2,7 @@
 // with the central difference (L(θ + ε) − L(θ − ε)) / 2ε, for inputs and parameters alike.
 // Runs on the reference backend, whose kernels are the plainest statement of the math.
 import { describe, expect, it } from 'vitest';
-import { Dense, Conv2D, MaxPooling2D, Flatten, Dropout, ReLU, Softmax } from '../src/index.ts';
+import { Dense, Conv2D, MaxPooling2D, Flatten, Dropout, ReLU, Softmax, Sequential, SGD, Tensor } from '../src/index.ts';
 import type { Layer } from '../src/layers/layer.ts';
 import { Random } from '../src/random.ts';
 import { LayerRig } from './layer-utils.ts';
@@ -104,5 +104,71 @@ describe('numerical gradient check (reference backend)', () => {
     expect(dropped).toBeGreaterThan(50);
     expect(dropped).toBeLessThan(110);
     expect(rig.forward(x, false)).toEqual(x);
+  });
+});
+
+// Layers that work together in a model take shortcuts no single layer shows: a first conv that
+// pools its own output, a pool that does its conv's ReLU backward, a conv computing only what its
+// pool reads and skipping the zeros of its dL/dz, a Dense multiplying only nonzero pixels. So whole
+// models are checked too: dL/dθ from one step of SGD with learning rate 1 (θ − θ' = the gradient)
+// against central differences of the loss (evaluate), on images three quarters 0.
+describe('numerical gradient check of whole models (reference backend)', () => {
+  function checkModel(name: string, layers: () => Sequential, shape: number[], seed: number): void {
+    const rng = new Random(seed);
+    const batch = 4;
+    const x = new Tensor(Float32Array.from({ length: batch * shape.reduce((a, b) => a * b, 1) }, () => (rng.next() < 0.75 ? 0 : rng.next())), [batch, ...shape]);
+    const y = Int32Array.from({ length: batch }, (_, i) => i % 3);
+    const model = layers();
+    model.compile({ optimizer: new SGD({ learningRate: 1 }), loss: 'sparseCategoricalCrossentropy' });
+    // Positive biases: with the initial 0, every window of 0 pixels would sit on its ReLU's kink.
+    model.setWeights(model.getWeights().map((w) => (w.shape.length === 1 ? new Tensor(w.data.map(() => rng.uniform(0.05, 0.2)), w.shape) : w)));
+    const before = model.getWeights();
+    model.trainOnBatch(x, y);
+    const gradients = model.getWeights().map((w, i) => before[i].data.map((v, j) => v - w.data[j]));
+    model.setWeights(before);
+    const loss = () => model.evaluate(x, y).loss;
+    const tolerance = (numeric: number) => 2e-3 + 1e-2 * Math.abs(numeric);
+    before.forEach((w, i) => {
+      // Every entry. A ReLU or a pool's winner can switch within ±EPS of a weight (the loss has
+      // kinks): there the one-sided differences disagree and the central one means nothing, so
+      // such entries are passed over; three quarters of each weight's entries must be checked.
+      let checked = 0;
+      for (let j = 0; j < w.data.length; j++) {
+        const values = w.data.slice();
+        const at = (delta: number) => {
+          values[j] = w.data[j] + delta;
+          model.setWeights(before.map((v, k) => (k === i ? new Tensor(values, v.shape) : v)));
+          return loss();
+        };
+        const [plus, centre, minus] = [at(EPS), at(0), at(-EPS)];
+        model.setWeights(before);
+        const numeric = (plus - minus) / (2 * EPS);
+        if (Math.abs((plus - centre) / EPS - (centre - minus) / EPS) > tolerance(numeric)) continue;
+        expect(Math.abs(numeric - gradients[i][j]), `${name} weight ${i}[${j}]: numeric ${numeric}, analytic ${gradients[i][j]}`).toBeLessThan(
+          tolerance(numeric),
+        );
+        checked++;
+      }
+      expect(checked, `${name} weight ${i}: entries away from kinks, of ${w.data.length}`).toBeGreaterThanOrEqual(0.75 * w.data.length);
+    });
+  }
+
+  it('a convnet: conv → pool (fused), conv (cropped, sparse backward) → pool, Dense', () => {
+    checkModel('convnet', () => new Sequential([
+      new Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [12, 12, 1] }),
+      new MaxPooling2D({ poolSize: 2 }),
+      new Conv2D({ filters: 5, kernelSize: 3, activation: 'relu' }),
+      new MaxPooling2D({ poolSize: 2 }),
+      new Flatten(),
+      new Dense({ units: 3, activation: 'softmax' }),
+    ], { backend: 'reference', seed: 2 }), [12, 12, 1], 13);
+  });
+
+  it('an MLP whose first Dense multiplies only the nonzero pixels', () => {
+    checkModel('mlp', () => new Sequential([
+      new Flatten({ inputShape: [6, 6, 1] }),
+      new Dense({ units: 8, activation: 'relu' }),
+      new Dense({ units: 3, activation: 'softmax' }),
+    ], { backend: 'reference', seed: 2 }), [6, 6, 1], 14);
   });
 });

@@ -1,4 +1,5 @@
-// Sparse kernels (sparseRows, sparseTranspose, sparseGemm, sparseGemmBias): every WASM build
+// Sparse kernels (sparseRows, sparseTranspose, sparseGemm, sparseGemmBias, sparseGemmTN) and
+// transpose: every WASM build
 // against the reference twin, on seeded matrices at densities 0, 20% (MNIST's) and 100%, every
 // size of SIZES in each dimension and the 32/4/1-column blocks of the product; the CSR checked
 // entry by entry, the products against the dense reference GEMM on the same matrix, guard cells
@@ -164,6 +165,39 @@ describe('sparse kernels', () => {
         const got = product(impl, transpose(impl, compress(impl, A, m, k), m, k), D, null, false, k, 6);
         expectClose(got, out, { tol: (i) => 2 * (m + 3) * U * mag[i] + 1e-30, what: `Aᵀ·D ${m}x${k} density ${density}` });
       }
+    }
+  });
+
+  test.each([{ name: 'reference', kernels: reference }, ...wasm])('$name sparseGemmTN = the dense reference gemmTN within the rounding bound', ({ kernels }) => {
+    for (const { m, k, n, density, A, B } of cases) {
+      // C[k, n] = Aᵀ·B with A [m, k] sparse and B [m, n]: B is read as m rows of n.
+      const Bm = B.length >= m * n ? B.subarray(0, m * n) : uniform(rng(m + n), m * n);
+      const what = `${m}x${k}x${n} density ${density}`;
+      const bufs = new Buffers(arena);
+      const pa = bufs.f32(A.length, A), pb = bufs.f32(m * n, Bm), dense = bufs.f32(k * n);
+      reference.gemmTN(pa, pb, dense, k, m, n, 0);
+      const expected = bufs.read(dense, k * n);
+      const csr = compress(reference, A, m, k);
+      const start = bufs.i32(csr.start), index = bufs.i32(csr.index), values = bufs.f32(csr.values.length, csr.values);
+      const pc = bufs.f32(k * n, uniform(rng(3), k * n)); // overwritten, not added to
+      kernels.sparseGemmTN(start, index, values, pb, pc, m, k, n);
+      const mag = new Float64Array(k * n);
+      for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) mag[p * n + j] += Math.abs(A[i * k + p] * Bm[i * n + j]);
+      expectClose(bufs.read(pc, k * n), expected, { tol: (i) => 2 * (m + 3) * U * mag[i] + 1e-30, what });
+      expectExact(bufs.read(pb, m * n), Bm, `${what}: B (read-only)`);
+      bufs.done();
+    }
+  });
+
+  test.each([{ name: 'reference', kernels: reference }, ...wasm])('$name transpose', ({ kernels }) => {
+    for (const [rows, cols] of [[1, 1], [1, 7], [7, 1], [3, 5], [17, 64], [288, 64]]) {
+      const x = uniform(rng(rows * cols), rows * cols);
+      const bufs = new Buffers(arena);
+      const px = bufs.f32(x.length, x), py = bufs.f32(x.length);
+      kernels.transpose(px, py, rows, cols);
+      const y = bufs.read(py, x.length);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (y[c * rows + r] !== x[r * cols + c]) throw new Error(`${rows}x${cols}: y[${c}, ${r}]`);
+      bufs.done();
     }
   });
 });

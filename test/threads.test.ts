@@ -228,7 +228,7 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
     });
   });
 
-  test('sparse products by row bands of equal entries are bit-identical, bias and ReLU or not', () => {
+  test('sparse products by row bands of equal entries: bit-identical, bias and ReLU or not; sparseGemmTN close, identical run to run', () => {
     const splitBefore = backend.pool!.splitCalls;
     for (const [m, kk, n] of [[1, 5, 3], [3, 17, 7], [17, 785, 33], [128, 784, 128], [785, 7, 64]]) {
       for (const density of [0, 0.05, 0.2, 1]) {
@@ -245,6 +245,13 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
           r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.sparseGemmBias(start, index, values, b, bias, c, m, n, relu), k);
           expectExact(r.threaded[0], r.single[0], `sparseGemmBias relu=${relu} ${what}`);
         }
+        // Aᵀ·B with B [m, n]: partial sums per thread, added in thread order; the same twice.
+        const bm = bufs.f32(m * n, uniform(rand, m * n));
+        const t = both(bufs, [{ n: kk * n }], (kn, [c]) => kn.sparseGemmTN(start, index, values, bm, c, m, kk, n), k);
+        expectClose(t.threaded[0], t.single[0], { rtol: 1e-5, atol: 1e-5, what: `sparseGemmTN ${what}` });
+        const again = bufs.f32(kk * n);
+        k.sparseGemmTN(start, index, values, bm, again, m, kk, n);
+        expectExact(bufs.read(again, kk * n), t.threaded[0], `sparseGemmTN second run ${what}`);
         bufs.done();
       }
     }

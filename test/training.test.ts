@@ -158,7 +158,7 @@ describe('training', () => {
   });
 
   it.each(['reference', 'wasm'] as const)(
-    "%s: a conv computes only the outputs its 'valid' pool reads, the pool does its ReLU's backward; same predictions and updates",
+    "%s: a conv computes only the outputs its 'valid' pool reads, the pool does its ReLU's backward, the conv's backward skips dz's zeros; same predictions and updates",
     (backend) => {
       // 9x9 input → conv 3x3 → 7x7 → pool 2 → 3x3, which reads only the top-left 6x6 of the 7x7.
       // Twin model: a ReLU between them (the identity after a relu conv) keeps the conv whole and
@@ -176,19 +176,24 @@ describe('training', () => {
       const kernels = getBackend(backend).kernels;
       const spy = vi.spyOn(kernels, 'gemmNNBias');
       const reluSpy = vi.spyOn(kernels, 'reluBackward');
+      const sparseSpy = vi.spyOn(kernels, 'sparseGemmTN');
       const results = [true, false].map((cropped) => {
         const model = new Sequential(layersOf(cropped), { backend, seed: 3 });
         model.compile({ optimizer: new SGD({ learningRate: 0.5 }), loss: 'sparseCategoricalCrossentropy' });
         spy.mockClear();
         reluSpy.mockClear();
+        sparseSpy.mockClear();
         const predicted = model.predict(x).data.slice();
         const rows = spy.mock.calls.map((c) => c[4]);
         model.trainOnBatch(x, y);
-        return { predicted, rows, reluBackwards: reluSpy.mock.calls.length, weights: model.getWeights().map((w) => w.data.slice()) };
+        return { predicted, rows, reluBackwards: reluSpy.mock.calls.length, sparse: sparseSpy.mock.calls.length, weights: model.getWeights().map((w) => w.data.slice()) };
       });
       spy.mockRestore();
       reluSpy.mockRestore();
+      sparseSpy.mockRestore();
       const [cropped, whole] = results;
+      // dK from dz's nonzeros (at most one in four: the pool's winners) against the dense gemmTN.
+      expect([cropped.sparse, whole.sparse]).toEqual([1, 0]);
       expect(cropped.rows[0]).toBe(6 * 6 * 6); // the conv's product has a row per computed output position
       expect(whole.rows[0]).toBe(6 * 7 * 7);
       expect(cropped.reluBackwards).toBe(0);

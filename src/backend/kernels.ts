@@ -35,6 +35,11 @@ export interface Kernels {
   /** C[m,n] = A·B + bias[n], then max(0, ·) if relu = 1: gemmNNBias for A[m,k] in CSR. */
   sparseGemmBias(start: number, index: number, values: number, b: number, bias: number, c: number,
     m: number, n: number, relu: number): void;
+  /**
+   * C[k,n] = Aᵀ·B for A[m,k] in CSR and B[m,n]: gemmTN over A's entries only (C = 0, then each
+   * entry (i, j, v) adds v·B[i,:] to C[j,:], rows i in order).
+   */
+  sparseGemmTN(start: number, index: number, values: number, b: number, c: number, m: number, k: number, n: number): void;
 
   // ---- Element-wise and row-wise ----
   /** x[r,c] += bias[c] for r < rows, c < cols (in place). */
@@ -72,6 +77,8 @@ export interface Kernels {
   scale(x: number, n: number, alpha: number): void;
   /** y[i] += alpha · x[i] */
   axpy(x: number, y: number, n: number, alpha: number): void;
+  /** y[c, r] = x[r, c] for x[rows, cols]. */
+  transpose(x: number, y: number, rows: number, cols: number): void;
   /**
    * dst[i, :] = src[indices[i], :] for i < count, rows of rowLen f32 values; indices: i32[count].
    * Gathers a shuffled mini-batch out of a dataset that lives in WASM memory.
@@ -168,7 +175,7 @@ export interface Kernels {
 /** The names of every kernel, for backends that bind them by name and for tests. */
 export const KERNEL_NAMES = [
   'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
-  'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias',
+  'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias', 'sparseGemmTN', 'transpose',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
   'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',

@@ -25,6 +25,8 @@
 //                               thread in rounding only. Bands of M (rows of C, bit-identical)
 //                               when M >= K (dense layers' weight gradients, K = batch).
 //   sparseGemm, sparseGemmBias  bands of rows holding equal numbers of entries: bit-identical.
+//   sparseGemmTN                the same bands of A's rows, each thread's sums in its own C (the
+//                               caller's the real one), added in thread order like gemmTN's.
 //   colSum                      bands of rows, partial sums added the same way.
 //   conv2dC1KernelGrad, conv2dC1PoolKernelGrad
 //                               bands of images, partial dK and dbias added the same way.
@@ -61,7 +63,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 
 /** The exports a worker can be asked to call, by index. */
 const OPS = [
-  'gemmStridedAt', 'sparseGemmRowsAt',
+  'gemmStridedAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
   'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
@@ -519,6 +521,16 @@ export class ThreadPool {
         const r = sparseBands(start, m, n);
         if (!r) return one.sparseGemmBias(start, index, values, b, bias, c, m, n, relu);
         this.run(OP.sparseGemmRowsAt, r, (lo, hi) => [start, index, values, b, bias, c, lo, hi, n, 1, relu]);
+      },
+
+      sparseGemmTN: (start, index, values, b, c, m, k, n) => {
+        const r = k * n > PARTIAL_FLOATS ? null : sparseBands(start, m, n);
+        if (!r) return one.sparseGemmTN(start, index, values, b, c, m, k, n);
+        const partials = this.partials;
+        const f32 = this.arena.f32;
+        for (let t = 0; t < r.length - 1; t++) f32.fill(0, (t === 0 ? c : partials[t]) >> 2, ((t === 0 ? c : partials[t]) >> 2) + k * n);
+        this.run(OP.sparseGemmTNRows, r, (lo, hi, t) => [start, index, values, b, t === 0 ? c : partials[t], lo, hi, n]);
+        for (let t = 1; t < r.length - 1; t++) fns[OP.axpy](partials[t], c, k * n, 1);
       },
 
       colSum: (x, out, rows, cols, accumulate) => {

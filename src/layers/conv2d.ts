@@ -11,6 +11,10 @@
 // layer reads the images and a max pool with side-by-side windows follows (the convnet's conv1 →
 // pool1), it pools its output itself, band by band, and never stores the full output nor its dL/dz
 // (fusePool; the pool layer then passes through).
+//
+// When a max pool follows, dz is dy at each window's winner and 0 elsewhere: at most one value in
+// poolH·poolW is nonzero (fewer: winners that are 0 pass nothing back). Backward then compresses dz
+// to its nonzeros and computes dK = colsᵀ·dz and dcols = dz·Kᵀ from them alone (assembly/sparse.ts).
 import { Layer, product, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
@@ -47,6 +51,8 @@ export class Conv2D extends Layer {
   private pool: { poolH: number; poolW: number; outH: number; outW: number } | null = null;
   private argmax = 0; // i32, of the fused pool
   private scratch = 0; // one band of poolH output rows, for the fused pool
+  private dzRows: SparseBuffers | null = null; // dz compressed, when a max pool passes it back
+  private kernelT = 0; // [filters, kh·kw·C]: dKᵀ, then Kᵀ, for the sparse products
   private x = 0; // the latest input (the direct path's dK reads it)
   private z = 0;
   private y = 0;
@@ -133,6 +139,10 @@ export class Conv2D extends Layer {
     this.z = this.activation === 'softmax' ? arena.allocF32(positions * this.filters) : this.y;
     this.dz = this.activation === 'linear' || this.reluBackwardDone ? -1 : arena.allocF32(positions * this.filters);
     this.dx = needInputGrad ? arena.allocF32(capacity * product(this.inputShape)) : -1;
+    if (this.reluBackwardDone && !this.direct) {
+      this.dzRows = { start: arena.allocI32(positions + 1), index: arena.allocI32(positions * this.filters), values: arena.allocF32(positions * this.filters) };
+      this.kernelT = arena.allocF32(this.patchSize * this.filters);
+    }
   }
 
   forward(x: number, batch: number): number {
@@ -195,12 +205,19 @@ export class Conv2D extends Layer {
     const k = this.kernels;
     const [K, bias] = this.params;
     const rows = this.positions(batch);
+    const sparse = this.dzRows !== null && this.compressGradient(dz, rows);
     if (this.direct) {
       // One input channel: dK = colsᵀ·dz computed from x directly, as in forward, and dbias = Σ_rows dz
       // in the same pass.
       const [h, w] = this.inputShape;
       const { outH, outW } = this.geometry;
       k.conv2dC1KernelGrad(this.x, dz, K.grad, bias.grad, batch, h, w, this.kernelSize[0], this.kernelSize[1], outH, outW, this.filters);
+    } else if (sparse) {
+      // dKᵀ = dzᵀ·cols over dz's nonzeros, then turned into dK [kh·kw·C, filters].
+      const { start, index, values } = this.dzRows!;
+      k.sparseGemmTN(start, index, values, this.cols, this.kernelT, rows, this.filters, this.patchSize);
+      k.transpose(this.kernelT, K.grad, this.filters, this.patchSize);
+      if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
     } else {
       k.gemmTN(this.cols, dz, K.grad, this.patchSize, rows, this.filters, 0); // dK = colsᵀ·dz
       if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
@@ -208,7 +225,13 @@ export class Conv2D extends Layer {
     if (!needInputGrad) return -1;
     // cols is no longer needed once dK is known, so dcols = dz·Kᵀ overwrites it (the direct path
     // allocated cols for this alone).
-    k.gemmNT(dz, K.value, this.cols, rows, this.filters, this.patchSize, 0);
+    if (sparse) {
+      const { start, index, values } = this.dzRows!;
+      k.transpose(K.value, this.kernelT, this.patchSize, this.filters);
+      k.sparseGemm(start, index, values, this.kernelT, this.cols, rows, this.patchSize);
+    } else {
+      k.gemmNT(dz, K.value, this.cols, rows, this.filters, this.patchSize, 0);
+    }
     k.col2im(this.cols, this.dx, ...this.windowArgs(batch)); // dx = col2im(dcols)
     return this.dx;
   }
@@ -233,6 +256,12 @@ export class Conv2D extends Layer {
     };
   }
 
+  /** Compresses dz into dzRows; false (dense products) if over a third of it is nonzero. */
+  private compressGradient(dz: number, rows: number): boolean {
+    const { start, index, values } = this.dzRows!;
+    return this.kernels.sparseRows(dz, rows, this.filters, start, index, values) * 3 <= rows * this.filters;
+  }
+
   private positions(batch: number): number {
     return batch * this.geometry.outH * this.geometry.outW;
   }
@@ -243,6 +272,13 @@ export class Conv2D extends Layer {
     const { outH, outW, padTop, padLeft } = this.geometry;
     return [batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW];
   }
+}
+
+/** A matrix in compressed rows: see the sparse kernels in kernels.ts. */
+interface SparseBuffers {
+  start: number;
+  index: number;
+  values: number;
 }
 
 type WindowArgs = [number, number, number, number, number, number, number, number, number, number, number, number];

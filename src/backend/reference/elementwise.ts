@@ -5,7 +5,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ElementwiseKernels = Pick<Kernels, 'biasAdd' | 'biasRelu' | 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'dropoutMask' | 'scale' | 'axpy' | 'gatherRows' | 'sgdUpdate' | 'adamUpdate'>;
+type ElementwiseKernels = Pick<Kernels, 'biasAdd' | 'biasRelu' | 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'dropoutMask' | 'scale' | 'axpy' | 'gatherRows' | 'transpose' | 'sgdUpdate' | 'adamUpdate'>;
 
 export function referenceElementwise(arena: Arena): ElementwiseKernels {
   /** softmax of f[x .. x+cols) into f[y .. y+cols) (float indices); y may equal x. */
@@ -120,6 +120,13 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
       const f = arena.f32;
       const X = x >> 2, Y = y >> 2;
       for (let i = 0; i < n; i++) f[Y + i] += alpha * f[X + i];
+    },
+
+    transpose(x, y, rows, cols) {
+      const f = arena.f32;
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) f[(y >> 2) + c * rows + r] = f[(x >> 2) + r * cols + c];
+      }
     },
 
     gatherRows(src, indices, dst, count, rowLen) {

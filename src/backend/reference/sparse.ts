@@ -4,7 +4,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type SparseKernels = Pick<Kernels, 'sparseRows' | 'sparseTranspose' | 'sparseGemm' | 'sparseGemmBias'>;
+type SparseKernels = Pick<Kernels, 'sparseRows' | 'sparseTranspose' | 'sparseGemm' | 'sparseGemmBias' | 'sparseGemmTN'>;
 
 export function referenceSparse(arena: Arena): SparseKernels {
   /** Row i of C = Σ_p values[p] · B[index[p], :] (+ bias, then ReLU). */
@@ -66,6 +66,19 @@ export function referenceSparse(arena: Arena): SparseKernels {
 
     sparseGemmBias(start, index, values, b, bias, c, m, n, relu) {
       sparseProduct(start, index, values, b, bias, c, m, n, relu !== 0);
+    },
+
+    // C[j, :] = Σ over the entries (i, j, v) of column j of A, in row order, of v · B[i, :].
+    sparseGemmTN(start, index, values, b, c, m, k, n) {
+      const f = arena.f32, ints = arena.i32;
+      const S = start >> 2, I = index >> 2, V = values >> 2, B = b >> 2, C = c >> 2;
+      const sums = new Float64Array(k * n);
+      for (let i = 0; i < m; i++) {
+        for (let p = ints[S + i]; p < ints[S + i + 1]; p++) {
+          for (let j = 0; j < n; j++) sums[ints[I + p] * n + j] += f[V + p] * f[B + i * n + j];
+        }
+      }
+      f.set(sums, C);
     },
   };
 }
