@@ -11,18 +11,48 @@
 // computes it. No allocation, no globals: safe to call from several threads.
 import { madd } from './madd';
 
+// For each 4-bit mask of nonzero lanes, the i8x16.swizzle that moves those lanes (4 bytes each) to
+// the front, in order; 255 selects a zero byte.
+const COMPACT: usize = memory.data<u8>([
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, // 0000
+  0, 1, 2, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, // 0001
+  4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, // 0010
+  0, 1, 2, 3, 4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, // 0011
+  8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, // 0100
+  0, 1, 2, 3, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, // 0101
+  4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, // 0110
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, // 0111
+  12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, // 1000
+  0, 1, 2, 3, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, // 1001
+  4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, // 1010
+  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255, // 1011
+  8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, // 1100
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, // 1101
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, // 1110
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, // 1111
+]);
+
 /** Writes the CSR of x[rows, cols] (every value that is not ±0, NaN included); returns the count. */
 export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: usize, values: usize): i32 {
   let count: i32 = 0;
   const zero = f32x4.splat(0);
+  const lanes = i32x4(0, 1, 2, 3);
   for (let i: i32 = 0; i < rows; i++) {
     store<i32>(start + (<usize>i << 2), count);
     const row = x + <usize>i * <usize>cols * 4;
     let j: i32 = 0;
+    // Four values at a time: their nonzeros (and column numbers) are moved to the front of a v128
+    // and stored whole at `count`, which then advances by how many there were. The lanes stored
+    // past the new count are overwritten later or lie past the last entry, never past the buffer
+    // (count <= i·cols + j, the values before this group).
     for (; j + 4 <= cols; j += 4) {
-      // Runs of 0 (an image's margins) are passed over four at a time.
-      if (!v128.any_true(f32x4.ne(v128.load(row + (<usize>j << 2)), zero))) continue;
-      for (let q: i32 = j; q < j + 4; q++) count = keepNonzero(row, q, index, values, count);
+      const v = v128.load(row + (<usize>j << 2));
+      const mask = i32x4.bitmask(f32x4.ne(v, zero));
+      if (mask == 0) continue;
+      const shuffle = v128.load(COMPACT + (<usize>mask << 4));
+      v128.store(values + (<usize>count << 2), i8x16.swizzle(v, shuffle));
+      v128.store(index + (<usize>count << 2), i8x16.swizzle(i32x4.add(i32x4.splat(j), lanes), shuffle));
+      count += popcnt<i32>(mask);
     }
     for (; j < cols; j++) count = keepNonzero(row, j, index, values, count);
   }
