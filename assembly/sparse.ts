@@ -225,3 +225,79 @@ export function sparseGemmTNRows(start: usize, index: usize, values: usize, b: u
     }
   }
 }
+
+/**
+ * x = col2im(A·Kt), the input gradient of a convolution, for a sparse A [batch·outH·outW, filters]
+ * (CSR: dL/dz, one row per output position) and Kt [filters, kh·kw·c] (the Keras kernel transposed):
+ * x = 0, then each position's entries (f, v) add v·Kt[f, :] to its input window, clipped at the
+ * image border. The same geometry arguments as col2im.
+ */
+export function sparseCol2im(start: usize, index: usize, values: usize, kt: usize, x: usize, batch: i32, h: i32, w: i32, c: i32,
+  kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  sparseCol2imImages(start, index, values, kt, x, 0, batch, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW);
+}
+
+/** sparseCol2im for the images first <= b < end only (pointers still at image 0): one thread's band. */
+export function sparseCol2imImages(start: usize, index: usize, values: usize, kt: usize, x: usize, first: i32, end: i32,
+  h: i32, w: i32, c: i32, kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32): void {
+  const imageBytes = <usize>h * <usize>w * <usize>c * 4;
+  memory.fill(x + <usize>first * imageBytes, 0, <usize>(end - first) * imageBytes);
+  const ktRowBytes = <usize>kh * <usize>kw * <usize>c * 4;
+  for (let b = first; b < end; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const position = (b * outH + oy) * outW + ox;
+        const p0 = load<i32>(start + (<usize>position << 2)), p1 = load<i32>(start + ((<usize>position + 1) << 2));
+        if (p0 == p1) continue;
+        const y0 = oy * strideH - padTop, x0 = ox * strideW - padLeft;
+        const kx0 = max(0, -x0), kx1 = min(kw, w - x0); // kernel columns inside the image
+        if (kx0 >= kx1) continue;
+        for (let ky = max(0, -y0); ky < min(kh, h - y0); ky++) {
+          // One kernel row's run: its pixels are adjacent in x and in a row of Kt.
+          const dst = x + ((<usize>(b * h + y0 + ky) * <usize>w + <usize>(x0 + kx0)) * <usize>c << 2);
+          const src = kt + ((<usize>(ky * kw + kx0) * <usize>c) << 2);
+          addEntriesToRun(dst, src, <usize>((kx1 - kx0) * c) << 2, index, values, p0, p1, ktRowBytes);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dst[0..bytes) += Σ_p values[p] · (src + index[p]·ktRowBytes)[0..bytes), 32 floats at a time in
+ * registers (then 4, then 1), entries in order: one load and one store of dst per block.
+ */
+// @ts-ignore: decorator
+@inline function addEntriesToRun(dst: usize, src: usize, bytes: usize, index: usize, values: usize, p0: i32, p1: i32,
+  ktRowBytes: usize): void {
+  let o: usize = 0;
+  for (; o + 128 <= bytes; o += 128) {
+    const d = dst + o;
+    let a0 = v128.load(d), a1 = v128.load(d, 16), a2 = v128.load(d, 32), a3 = v128.load(d, 48);
+    let a4 = v128.load(d, 64), a5 = v128.load(d, 80), a6 = v128.load(d, 96), a7 = v128.load(d, 112);
+    for (let p = p0; p < p1; p++) {
+      const s = f32x4.splat(load<f32>(values + (<usize>p << 2)));
+      const k = src + <usize>load<i32>(index + (<usize>p << 2)) * ktRowBytes + o;
+      a0 = madd(s, v128.load(k), a0); a1 = madd(s, v128.load(k, 16), a1);
+      a2 = madd(s, v128.load(k, 32), a2); a3 = madd(s, v128.load(k, 48), a3);
+      a4 = madd(s, v128.load(k, 64), a4); a5 = madd(s, v128.load(k, 80), a5);
+      a6 = madd(s, v128.load(k, 96), a6); a7 = madd(s, v128.load(k, 112), a7);
+    }
+    v128.store(d, a0); v128.store(d, a1, 16); v128.store(d, a2, 32); v128.store(d, a3, 48);
+    v128.store(d, a4, 64); v128.store(d, a5, 80); v128.store(d, a6, 96); v128.store(d, a7, 112);
+  }
+  for (; o + 16 <= bytes; o += 16) {
+    let a = v128.load(dst + o);
+    for (let p = p0; p < p1; p++) {
+      a = madd(f32x4.splat(load<f32>(values + (<usize>p << 2))), v128.load(src + <usize>load<i32>(index + (<usize>p << 2)) * ktRowBytes + o), a);
+    }
+    v128.store(dst + o, a);
+  }
+  for (; o < bytes; o += 4) {
+    let a = load<f32>(dst + o);
+    for (let p = p0; p < p1; p++) {
+      a += load<f32>(values + (<usize>p << 2)) * load<f32>(src + <usize>load<i32>(index + (<usize>p << 2)) * ktRowBytes + o);
+    }
+    store<f32>(dst + o, a);
+  }
+}

@@ -1,12 +1,12 @@
-// Sparse kernels (sparseRows, sparseTranspose, sparseGemm, sparseGemmBias, sparseGemmTN) and
-// transpose: every WASM build
+// Sparse kernels (sparseRows, sparseTranspose, sparseGemm, sparseGemmBias, sparseGemmTN,
+// sparseCol2im) and transpose: every WASM build
 // against the reference twin, on seeded matrices at densities 0, 20% (MNIST's) and 100%, every
 // size of SIZES in each dimension and the 32/4/1-column blocks of the product; the CSR checked
 // entry by entry, the products against the dense reference GEMM on the same matrix, guard cells
 // around every buffer and inputs left untouched.
 import { describe, expect, test } from 'vitest';
 import type { Kernels } from '../src/backend/index.ts';
-import { backends, Buffers, expectClose, expectExact, rng, SIZES, uniform } from './kernel-utils.ts';
+import { backends, Buffers, convGeometry, expectClose, expectExact, rng, SIZES, uniform } from './kernel-utils.ts';
 
 const { arena, reference, wasm } = backends();
 const U = 2 ** -24; // float32 unit roundoff
@@ -198,6 +198,46 @@ describe('sparse kernels', () => {
       const y = bufs.read(py, x.length);
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (y[c * rows + r] !== x[r * cols + c]) throw new Error(`${rows}x${cols}: y[${c}, ${r}]`);
       bufs.done();
+    }
+  });
+
+  test.each([{ name: 'reference', kernels: reference }, ...wasm])('$name sparseCol2im = col2im of the product, over conv geometries', ({ kernels }) => {
+    const rand = rng(31);
+    const geometries = [
+      { h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'valid' },
+      { h: 13, w: 13, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'valid' },
+      { h: 7, w: 5, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' },
+      { h: 4, w: 9, kh: 2, kw: 3, sh: 3, sw: 1, padding: 'same' },
+      { h: 6, w: 6, kh: 5, kw: 5, sh: 1, sw: 1, padding: 'same' },
+      { h: 3, w: 3, kh: 1, kw: 1, sh: 1, sw: 1, padding: 'valid' },
+    ] as const;
+    for (const g of geometries) {
+      for (const c of [1, 3, 17, 33]) {
+        for (const filters of [1, 5, 64]) {
+          for (const density of DENSITIES) {
+            const batch = 2;
+            const { outH, outW, padTop, padLeft } = convGeometry(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.padding);
+            const positions = batch * outH * outW, rowLen = g.kh * g.kw * c, size = batch * g.h * g.w * c;
+            const dz = sparseMatrix(rand, positions, filters, density), Kt = uniform(rand, filters * rowLen);
+            const csr = compress(reference, dz, positions, filters);
+            const what = `${JSON.stringify(g)} c ${c} filters ${filters} density ${density}`;
+            const geo = [batch, g.h, g.w, c, g.kh, g.kw, g.sh, g.sw, padTop, padLeft, outH, outW] as const;
+            // Expected: the product into dcols, then col2im, both reference.
+            const dcols = product(reference, csr, Kt, null, false, positions, rowLen);
+            const bufs = new Buffers(arena);
+            const pcols = bufs.f32(dcols.length, dcols), pexp = bufs.f32(size);
+            reference.col2im(pcols, pexp, ...geo);
+            const expected = bufs.read(pexp, size);
+            const start = bufs.i32(csr.start), index = bufs.i32(csr.index), values = bufs.f32(csr.values.length, csr.values);
+            const pkt = bufs.f32(Kt.length, Kt), px = bufs.f32(size, uniform(rand, size)); // overwritten
+            kernels.sparseCol2im(start, index, values, pkt, px, ...geo);
+            // Each pixel sums at most kh·kw·filters products of values in [-1, 1).
+            expectClose(bufs.read(px, size), expected, { atol: 4e-7 * g.kh * g.kw * filters, what });
+            expectExact(bufs.read(pkt, Kt.length), Kt, `${what}: Kt (read-only)`);
+            bufs.done();
+          }
+        }
+      }
     }
   });
 });

@@ -228,9 +228,10 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
     });
   });
 
-  test('sparse products by row bands of equal entries: bit-identical, bias and ReLU or not; sparseGemmTN close, identical run to run', () => {
+  test('sparse products by row bands of equal entries: bit-identical, bias and ReLU or not; sparseGemmTN close, identical run to run; sparseCol2im by images, bit-identical', () => {
     const splitBefore = backend.pool!.splitCalls;
-    for (const [m, kk, n] of [[1, 5, 3], [3, 17, 7], [17, 785, 33], [128, 784, 128], [785, 7, 64]]) {
+    let col2imChecked = 0;
+    for (const [m, kk, n] of [[1, 5, 3], [3, 17, 7], [17, 785, 33], [128, 784, 128], [785, 7, 64], [9, 4, 18], [63, 5, 18]]) {
       for (const density of [0, 0.05, 0.2, 1]) {
         const bufs = new Buffers(arena);
         // Dense rows at the top, empty ones below: equal entries are not equal rows.
@@ -252,10 +253,18 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
         const again = bufs.f32(kk * n);
         k.sparseGemmTN(start, index, values, bm, again, m, kk, n);
         expectExact(bufs.read(again, kk * n), t.threaded[0], `sparseGemmTN second run ${what}`);
+        // As a conv's dz: m = batch·3·3 positions of a 'valid' 3x3 conv on 5x5 images, kk filters, n = 9·2 (2 channels).
+        if (m % 9 === 0 && n === 18) {
+          const batch = m / 9, size = batch * 25 * 2;
+          const c = both(bufs, [{ n: size }], (kn, [dx]) => kn.sparseCol2im(start, index, values, bm, dx, batch, 5, 5, 2, 3, 3, 1, 1, 0, 0, 3, 3), k);
+          expectExact(c.threaded[0], c.single[0], `sparseCol2im ${what}`);
+          col2imChecked++;
+        }
         bufs.done();
       }
     }
     expect(backend.pool!.splitCalls).toBeGreaterThan(splitBefore);
+    expect(col2imChecked).toBe(8); // [9, 4, 18] and [63, 5, 18] at four densities
   });
 
   describe('one-channel direct convolution by image bands: forward bit-identical, dK close and identical run to run', () => {
@@ -316,11 +325,13 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
         expectExact(r.threaded[0], r.single[0], `conv2dC1PoolForward y ${what}`);
         expectExact(r.threaded[1], r.single[1], `conv2dC1PoolForward argmax ${what}`);
         const argmax = bufs.f32(yLen, r.single[1]); // the i32 bits, copied as they are
-        const dy = bufs.f32(yLen, uniform(rand, yLen));
+        const dyv = uniform(rand, yLen), dy = bufs.f32(yLen, dyv);
         const g = both(bufs, [{ n: kLen }, { n: filters }], (kn, [dK, dbias]) => kn.conv2dC1PoolKernelGrad(x, dy, argmax, dK, dbias, scratch, ...geo), k);
         if (batch > 1) expect(backend.pool!.splitCalls - calls, 'split').toBe(2);
-        expectClose(g.threaded[0], g.single[0], { rtol: 1e-5, atol: 1e-5, what: `conv2dC1PoolKernelGrad dK ${what}` });
-        expectClose(g.threaded[1], g.single[1], { rtol: 1e-5, atol: 1e-5, what: `conv2dC1PoolKernelGrad dbias ${what}` });
+        // Every term of a dK or dbias sum is at most one |dy| (|x| < 1): Σ|dy| bounds them all.
+        const tol = 1e-6 * dyv.reduce((sum, v) => sum + Math.abs(v), 0);
+        expectClose(g.threaded[0], g.single[0], { atol: tol, what: `conv2dC1PoolKernelGrad dK ${what}` });
+        expectClose(g.threaded[1], g.single[1], { atol: tol, what: `conv2dC1PoolKernelGrad dbias ${what}` });
         const again = bufs.f32(kLen), againBias = bufs.f32(filters);
         k.conv2dC1PoolKernelGrad(x, dy, argmax, again, againBias, scratch, ...geo);
         expectExact(bufs.read(again, kLen), g.threaded[0], `conv2dC1PoolKernelGrad dK second run ${what}`);

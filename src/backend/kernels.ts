@@ -100,6 +100,14 @@ export interface Kernels {
   col2im(cols: number, x: number, batch: number, h: number, w: number, c: number, kh: number, kw: number,
     strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   /**
+   * x = col2im(A·Kt) without the product: for A [batch·outH·outW, filters] in CSR (a conv's dL/dz,
+   * mostly 0) and Kt [filters, kh·kw·c] (the kernel transposed), x = 0, then each entry (position,
+   * f, v) adds v·Kt[f, :] to its position's input window (im2col's geometry, clipped at the border).
+   */
+  sparseCol2im(start: number, index: number, values: number, kt: number, x: number, batch: number, h: number, w: number,
+    c: number, kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+    outH: number, outW: number): void;
+  /**
    * y[b, oy, ox, ci] = max over the window (padding cells never win) of x; argmax (i32, same size
    * as y) records the flat index into x of the winning element (first maximum in window order).
    * positiveOnly = 1 records −1 instead where y <= 0, so that maxPoolBackward gives dx = 0 there:
@@ -178,6 +186,6 @@ export const KERNEL_NAMES = [
   'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias', 'sparseGemmTN', 'transpose',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
-  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
+  'im2col', 'col2im', 'sparseCol2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
   'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

@@ -31,8 +31,8 @@
 //   conv2dC1KernelGrad, conv2dC1PoolKernelGrad
 //                               bands of images, partial dK and dbias added the same way.
 //   conv2dC1PoolForward         bands of images, each worker's scratch in its partial buffer.
-//   im2col, col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
-//                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
+//   im2col, col2im, sparseCol2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward,
+//   maxPoolBackwardWindows      bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x
 //                               (and maxPoolBackwardWindowsImages likewise).
 //   maxPoolBackward             bands of images when argmax came from this object's maxPoolForward
@@ -64,7 +64,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 /** The exports a worker can be asked to call, by index. */
 const OPS = [
   'gemmStridedAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
-  'im2col', 'col2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
+  'im2col', 'col2im', 'sparseCol2imImages', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
 type OpName = (typeof OPS)[number];
@@ -604,6 +604,11 @@ export class ThreadPool {
         const b = images(batch, outH * outW * row);
         if (!b) return one.col2im(cols, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
         this.run(OP.col2im, b, (lo, hi) => [cols + lo * outH * outW * row * F, x + lo * h * w * c * F, hi - lo, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
+      },
+      sparseCol2im: (start, index, values, kt, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
+        const b = images(batch, h * w * c);
+        if (!b) return one.sparseCol2im(start, index, values, kt, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
+        this.run(OP.sparseCol2imImages, b, (lo, hi) => [start, index, values, kt, x, lo, hi, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
       },
       conv2dC1Forward: (x, kernel, bias, y, batch, h, w, kh, kw, outH, outW, filters, relu) => {
         const out = outH * outW * filters;

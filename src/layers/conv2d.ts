@@ -14,7 +14,8 @@
 //
 // When a max pool follows, dz is dy at each window's winner and 0 elsewhere: at most one value in
 // poolH·poolW is nonzero (fewer: winners that are 0 pass nothing back). Backward then compresses dz
-// to its nonzeros and computes dK = colsᵀ·dz and dcols = dz·Kᵀ from them alone (assembly/sparse.ts).
+// to its nonzeros and computes dK = colsᵀ·dz and dx = col2im(dz·Kᵀ) from them alone, the second
+// without forming dcols (assembly/sparse.ts).
 import { Layer, product, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
@@ -223,15 +224,16 @@ export class Conv2D extends Layer {
       if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
     }
     if (!needInputGrad) return -1;
-    // cols is no longer needed once dK is known, so dcols = dz·Kᵀ overwrites it (the direct path
-    // allocated cols for this alone).
     if (sparse) {
+      // dx = col2im(dz·Kᵀ), each nonzero of dz adding its row of Kᵀ straight into its window of dx.
       const { start, index, values } = this.dzRows!;
       k.transpose(K.value, this.kernelT, this.patchSize, this.filters);
-      k.sparseGemm(start, index, values, this.kernelT, this.cols, rows, this.patchSize);
-    } else {
-      k.gemmNT(dz, K.value, this.cols, rows, this.filters, this.patchSize, 0);
+      k.sparseCol2im(start, index, values, this.kernelT, this.dx, ...this.windowArgs(batch));
+      return this.dx;
     }
+    // cols is no longer needed once dK is known, so dcols = dz·Kᵀ overwrites it (the direct path
+    // allocated cols for this alone).
+    k.gemmNT(dz, K.value, this.cols, rows, this.filters, this.patchSize, 0);
     k.col2im(this.cols, this.dx, ...this.windowArgs(batch)); // dx = col2im(dcols)
     return this.dx;
   }

@@ -4,7 +4,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type SparseKernels = Pick<Kernels, 'sparseRows' | 'sparseTranspose' | 'sparseGemm' | 'sparseGemmBias' | 'sparseGemmTN'>;
+type SparseKernels = Pick<Kernels, 'sparseRows' | 'sparseTranspose' | 'sparseGemm' | 'sparseGemmBias' | 'sparseGemmTN' | 'sparseCol2im'>;
 
 export function referenceSparse(arena: Arena): SparseKernels {
   /** Row i of C = Σ_p values[p] · B[index[p], :] (+ bias, then ReLU). */
@@ -66,6 +66,33 @@ export function referenceSparse(arena: Arena): SparseKernels {
 
     sparseGemmBias(start, index, values, b, bias, c, m, n, relu) {
       sparseProduct(start, index, values, b, bias, c, m, n, relu !== 0);
+    },
+
+    // x = 0; each entry (position, f, v) adds v · Kt[f, (ky·kw + kx)·c + ci] to the input pixel
+    // (oy·sH + ky − padTop, ox·sW + kx − padLeft, ci) of its window, where that is inside the image.
+    sparseCol2im(start, index, values, kt, x, batch, h, w, c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW) {
+      const f = arena.f32, ints = arena.i32;
+      const S = start >> 2, I = index >> 2, V = values >> 2, KT = kt >> 2, X = x >> 2;
+      const rowLen = kh * kw * c;
+      f.fill(0, X, X + batch * h * w * c);
+      for (let b = 0; b < batch; b++) {
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox++) {
+            const position = (b * outH + oy) * outW + ox;
+            for (let p = ints[S + position]; p < ints[S + position + 1]; p++) {
+              for (let ky = 0; ky < kh; ky++) {
+                for (let kx = 0; kx < kw; kx++) {
+                  const iy = oy * strideH + ky - padTop, ix = ox * strideW + kx - padLeft;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  for (let ci = 0; ci < c; ci++) {
+                    f[X + ((b * h + iy) * w + ix) * c + ci] += f[V + p] * f[KT + ints[I + p] * rowLen + (ky * kw + kx) * c + ci];
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
     },
 
     // C[j, :] = Σ over the entries (i, j, v) of column j of A, in row order, of v · B[i, :].
