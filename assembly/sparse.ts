@@ -44,11 +44,12 @@ export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: 
     // Four values at a time: their nonzeros (and column numbers) are moved to the front of a v128
     // and stored whole at `count`, which then advances by how many there were. The lanes stored
     // past the new count are overwritten later or lie past the last entry, never past the buffer
-    // (count <= i·cols + j, the values before this group).
+    // (count <= i·cols + j, the values before this group). No branch on the mask: at dz's 7%
+    // nonzeros a group holds any in a quarter of cases, and the mispredictions made the loop 2.8x
+    // slower (1.2 against 0.43 ms for 12800x64).
     for (; j + 4 <= cols; j += 4) {
       const v = v128.load(row + (<usize>j << 2));
       const mask = i32x4.bitmask(f32x4.ne(v, zero));
-      if (mask == 0) continue;
       const shuffle = v128.load(COMPACT + (<usize>mask << 4));
       v128.store(values + (<usize>count << 2), i8x16.swizzle(v, shuffle));
       v128.store(index + (<usize>count << 2), i8x16.swizzle(i32x4.add(i32x4.splat(j), lanes), shuffle));
@@ -59,6 +60,7 @@ export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: 
   store<i32>(start + (<usize>rows << 2), count);
   return count;
 }
+
 
 /** Appends x[j] of this row at `count` and returns count + 1, or count if it is 0 (no branch). */
 // @ts-ignore: decorator
