@@ -1,4 +1,4 @@
-// `npm run bench [-- NAME ...] [--quick] [--list] [--peers]`: runs the benchmark modules (all, or those whose
+// `npm run bench [-- NAME ...] [--quick] [--list] [--peers] [--rounds N]`: runs the benchmark modules (all, or those whose
 // name is given), each of which prints its table and writes bench/results/<name>-<date>.json and
 // bench/results/<name>-latest.json with the machine it ran on (not with --quick).
 //
@@ -23,6 +23,8 @@ export interface MachineInfo {
 export interface BenchContext {
   /** Fewer shapes / shorter runs (smoke test of the benchmark itself). */
   quick: boolean;
+  /** `--rounds N`, for the benchmarks that interleave rounds (training); undefined: their default. */
+  rounds?: number;
   machine: MachineInfo;
   /**
    * Writes `data` (plus date and machine) to bench/results/<name>-<YYYY-MM-DD>.json and
@@ -71,11 +73,15 @@ function save(name: string, data: object, machine: MachineInfo): string[] {
   return paths;
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(args: string[]): Promise<void> {
+  const roundsAt = args.indexOf('--rounds');
+  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : undefined;
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds needs a whole number >= 1, got ${args[roundsAt + 1]}`);
+  const argv = roundsAt >= 0 ? args.filter((_, i) => i !== roundsAt && i !== roundsAt + 1) : args;
   const flags = argv.filter((a) => a.startsWith('--'));
   const names = argv.filter((a) => !a.startsWith('--'));
   for (const f of flags) {
-    if (!['--quick', '--list', '--peers'].includes(f)) throw new Error(`unknown option ${f} (options: --quick, --list, --peers)`);
+    if (!['--quick', '--list', '--peers'].includes(f)) throw new Error(`unknown option ${f} (options: --quick, --list, --peers, --rounds N)`);
   }
   if (flags.includes('--list')) {
     for (const b of BENCHES) console.log(`${b.name.padEnd(10)} ${b.description}`);
@@ -91,7 +97,7 @@ async function main(argv: string[]): Promise<void> {
     const machine = machineInfo();
     const quick = flags.includes('--quick');
     // A --quick run only checks that the benchmark works: it must not replace real results.
-    const ctx: BenchContext = { quick, machine, save: (name, data) => (quick ? [] : save(name, data, machine)) };
+    const ctx: BenchContext = { quick, rounds, machine, save: (name, data) => (quick ? [] : save(name, data, machine)) };
     console.log(`\n=== ${bench.name}: ${bench.description}`);
     console.log(`    ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverage.join(' ')}\n`);
     const started = performance.now();

@@ -15,9 +15,10 @@ const PEERS = fileURLToPath(new URL('../../shared/peers/', import.meta.url));
 const TFJS_DIR = process.env.TFJS_DIR ?? '/tmp/peers-tfjs';
 
 /**
- * Rounds: every engine is measured once per round, engines in turn, and each figure is the median of
- * its rounds. This machine's speed drifts by 10-30% over minutes; interleaving spreads a slow spell
- * over all engines instead of landing it on one of them, so the ratios hold up.
+ * Rounds (`--rounds N`, default 3): every engine is measured once per round, engines in turn, and
+ * each figure is the median of its rounds. This machine's speed drifts by 10-30% over minutes;
+ * interleaving spreads a slow spell over all engines instead of landing it on one of them, so the
+ * ratios hold up, and more rounds make the medians steadier.
  */
 const ROUNDS = 3;
 
@@ -79,7 +80,7 @@ function peer(name: string, command: string, args: string[], env: NodeJS.Process
 
 export async function run(ctx: BenchContext): Promise<void> {
   const withPeers = process.argv.includes('--peers') && !ctx.quick;
-  const rounds = ctx.quick ? 1 : ROUNDS;
+  const rounds = ctx.quick ? 1 : ctx.rounds ?? ROUNDS;
   const rows: Row[] = [];
   const configs: [string, number][] = [['plain', 1], ['relaxed', 1], ['plain', 2], ['relaxed', 2]];
   for (const preset of ['mlp', 'cnn']) {
