@@ -120,59 +120,67 @@ export function sparseGemmRowsAt(start: usize, index: usize, values: usize, b: u
   sparseGemmRows(start, index, values, b, bias, c, lo, hi, n, useBias != 0, relu != 0);
 }
 
-// Row i of C is Σ_p values[p] · B[index[p], :]: for each block of C's row held in registers (32
-// columns in 8 v128 accumulators, then 4, then 1), one splat of the entry and a multiply-add per
-// v128 of B's row. B's rows are read whole and in order of the entries, as the dense GEMM would
-// read them, but only for the nonzeros.
+// Row i of C is Σ_p values[p] · B[index[p], :] over row i's entries (sumEntries). B's rows are
+// read whole and in order of the entries, as the dense GEMM would read them, but only for the
+// nonzeros.
 // @ts-ignore: decorator
 @inline function sparseGemmRows(start: usize, index: usize, values: usize, b: usize, bias: usize, c: usize,
   lo: i32, hi: i32, n: i32, useBias: bool, relu: bool): void {
   const rowBytes = <usize>n << 2;
-  const zero = f32x4.splat(0);
   for (let i = lo; i < hi; i++) {
-    const first = load<i32>(start + (<usize>i << 2));
-    const end = load<i32>(start + ((<usize>i + 1) << 2));
-    const out = c + <usize>i * rowBytes;
-    let j: i32 = 0;
-    for (; j + 32 <= n; j += 32) {
-      const col = <usize>j << 2;
-      let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero, c6 = zero, c7 = zero;
-      if (useBias) {
-        c0 = v128.load(bias + col); c1 = v128.load(bias + col, 16); c2 = v128.load(bias + col, 32); c3 = v128.load(bias + col, 48);
-        c4 = v128.load(bias + col, 64); c5 = v128.load(bias + col, 80); c6 = v128.load(bias + col, 96); c7 = v128.load(bias + col, 112);
-      }
-      for (let p = first; p < end; p++) {
-        const s = f32x4.splat(load<f32>(values + (<usize>p << 2)));
-        const row = b + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + col;
-        c0 = madd(s, v128.load(row), c0); c1 = madd(s, v128.load(row, 16), c1);
-        c2 = madd(s, v128.load(row, 32), c2); c3 = madd(s, v128.load(row, 48), c3);
-        c4 = madd(s, v128.load(row, 64), c4); c5 = madd(s, v128.load(row, 80), c5);
-        c6 = madd(s, v128.load(row, 96), c6); c7 = madd(s, v128.load(row, 112), c7);
-      }
-      if (relu) {
-        c0 = f32x4.max(c0, zero); c1 = f32x4.max(c1, zero); c2 = f32x4.max(c2, zero); c3 = f32x4.max(c3, zero);
-        c4 = f32x4.max(c4, zero); c5 = f32x4.max(c5, zero); c6 = f32x4.max(c6, zero); c7 = f32x4.max(c7, zero);
-      }
-      v128.store(out + col, c0); v128.store(out + col, c1, 16); v128.store(out + col, c2, 32); v128.store(out + col, c3, 48);
-      v128.store(out + col, c4, 64); v128.store(out + col, c5, 80); v128.store(out + col, c6, 96); v128.store(out + col, c7, 112);
+    const first = load<i32>(start + (<usize>i << 2)), end = load<i32>(start + ((<usize>i + 1) << 2));
+    sumEntries(bias, !useBias, c + <usize>i * rowBytes, b, rowBytes, index, values, first, end, rowBytes, relu);
+  }
+}
+
+/**
+ * out[0..bytes) = init[0..bytes) (or 0 if fromZero) + Σ_{p = first..end} values[p] · row p[0..bytes),
+ * row p = b + index[p]·rowBytes, then max(0, ·) if relu: for each block of out held in registers
+ * (32 floats in 8 v128 accumulators, then 4, then 1), one splat of the entry and a multiply-add per
+ * v128 of its row; entries in order. out may equal init.
+ */
+// @ts-ignore: decorator
+@inline function sumEntries(init: usize, fromZero: bool, out: usize, b: usize, rowBytes: usize, index: usize, values: usize,
+  first: i32, end: i32, bytes: usize, relu: bool): void {
+  const zero = f32x4.splat(0);
+  let o: usize = 0;
+  for (; o + 128 <= bytes; o += 128) {
+    let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero, c6 = zero, c7 = zero;
+    if (!fromZero) {
+      const a = init + o;
+      c0 = v128.load(a); c1 = v128.load(a, 16); c2 = v128.load(a, 32); c3 = v128.load(a, 48);
+      c4 = v128.load(a, 64); c5 = v128.load(a, 80); c6 = v128.load(a, 96); c7 = v128.load(a, 112);
     }
-    for (; j + 4 <= n; j += 4) {
-      const col = <usize>j << 2;
-      let acc = useBias ? v128.load(bias + col) : zero;
-      for (let p = first; p < end; p++) {
-        const s = f32x4.splat(load<f32>(values + (<usize>p << 2)));
-        acc = madd(s, v128.load(b + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + col), acc);
-      }
-      v128.store(out + col, relu ? f32x4.max(acc, zero) : acc);
+    for (let p = first; p < end; p++) {
+      const s = f32x4.splat(load<f32>(values + (<usize>p << 2)));
+      const row = b + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + o;
+      c0 = madd(s, v128.load(row), c0); c1 = madd(s, v128.load(row, 16), c1);
+      c2 = madd(s, v128.load(row, 32), c2); c3 = madd(s, v128.load(row, 48), c3);
+      c4 = madd(s, v128.load(row, 64), c4); c5 = madd(s, v128.load(row, 80), c5);
+      c6 = madd(s, v128.load(row, 96), c6); c7 = madd(s, v128.load(row, 112), c7);
     }
-    for (; j < n; j++) {
-      const col = <usize>j << 2;
-      let acc: f32 = useBias ? load<f32>(bias + col) : 0;
-      for (let p = first; p < end; p++) {
-        acc += load<f32>(values + (<usize>p << 2)) * load<f32>(b + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + col);
-      }
-      store<f32>(out + col, relu ? max(acc, 0) : acc);
+    if (relu) {
+      c0 = f32x4.max(c0, zero); c1 = f32x4.max(c1, zero); c2 = f32x4.max(c2, zero); c3 = f32x4.max(c3, zero);
+      c4 = f32x4.max(c4, zero); c5 = f32x4.max(c5, zero); c6 = f32x4.max(c6, zero); c7 = f32x4.max(c7, zero);
     }
+    const d = out + o;
+    v128.store(d, c0); v128.store(d, c1, 16); v128.store(d, c2, 32); v128.store(d, c3, 48);
+    v128.store(d, c4, 64); v128.store(d, c5, 80); v128.store(d, c6, 96); v128.store(d, c7, 112);
+  }
+  for (; o + 16 <= bytes; o += 16) {
+    let acc = fromZero ? zero : v128.load(init + o);
+    for (let p = first; p < end; p++) {
+      const s = f32x4.splat(load<f32>(values + (<usize>p << 2)));
+      acc = madd(s, v128.load(b + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + o), acc);
+    }
+    v128.store(out + o, relu ? f32x4.max(acc, zero) : acc);
+  }
+  for (; o < bytes; o += 4) {
+    let acc: f32 = fromZero ? 0 : load<f32>(init + o);
+    for (let p = first; p < end; p++) {
+      acc += load<f32>(values + (<usize>p << 2)) * load<f32>(b + <usize>load<i32>(index + (<usize>p << 2)) * rowBytes + o);
+    }
+    store<f32>(out + o, relu ? max(acc, 0) : acc);
   }
 }
 
@@ -258,48 +266,9 @@ export function sparseCol2imImages(start: usize, index: usize, values: usize, kt
           // One kernel row's run: its pixels are adjacent in x and in a row of Kt.
           const dst = x + ((<usize>(b * h + y0 + ky) * <usize>w + <usize>(x0 + kx0)) * <usize>c << 2);
           const src = kt + ((<usize>(ky * kw + kx0) * <usize>c) << 2);
-          addEntriesToRun(dst, src, <usize>((kx1 - kx0) * c) << 2, index, values, p0, p1, ktRowBytes);
+          sumEntries(dst, false, dst, src, ktRowBytes, index, values, p0, p1, <usize>((kx1 - kx0) * c) << 2, false);
         }
       }
     }
-  }
-}
-
-/**
- * dst[0..bytes) += Σ_p values[p] · (src + index[p]·ktRowBytes)[0..bytes), 32 floats at a time in
- * registers (then 4, then 1), entries in order: one load and one store of dst per block.
- */
-// @ts-ignore: decorator
-@inline function addEntriesToRun(dst: usize, src: usize, bytes: usize, index: usize, values: usize, p0: i32, p1: i32,
-  ktRowBytes: usize): void {
-  let o: usize = 0;
-  for (; o + 128 <= bytes; o += 128) {
-    const d = dst + o;
-    let a0 = v128.load(d), a1 = v128.load(d, 16), a2 = v128.load(d, 32), a3 = v128.load(d, 48);
-    let a4 = v128.load(d, 64), a5 = v128.load(d, 80), a6 = v128.load(d, 96), a7 = v128.load(d, 112);
-    for (let p = p0; p < p1; p++) {
-      const s = f32x4.splat(load<f32>(values + (<usize>p << 2)));
-      const k = src + <usize>load<i32>(index + (<usize>p << 2)) * ktRowBytes + o;
-      a0 = madd(s, v128.load(k), a0); a1 = madd(s, v128.load(k, 16), a1);
-      a2 = madd(s, v128.load(k, 32), a2); a3 = madd(s, v128.load(k, 48), a3);
-      a4 = madd(s, v128.load(k, 64), a4); a5 = madd(s, v128.load(k, 80), a5);
-      a6 = madd(s, v128.load(k, 96), a6); a7 = madd(s, v128.load(k, 112), a7);
-    }
-    v128.store(d, a0); v128.store(d, a1, 16); v128.store(d, a2, 32); v128.store(d, a3, 48);
-    v128.store(d, a4, 64); v128.store(d, a5, 80); v128.store(d, a6, 96); v128.store(d, a7, 112);
-  }
-  for (; o + 16 <= bytes; o += 16) {
-    let a = v128.load(dst + o);
-    for (let p = p0; p < p1; p++) {
-      a = madd(f32x4.splat(load<f32>(values + (<usize>p << 2))), v128.load(src + <usize>load<i32>(index + (<usize>p << 2)) * ktRowBytes + o), a);
-    }
-    v128.store(dst + o, a);
-  }
-  for (; o < bytes; o += 4) {
-    let a = load<f32>(dst + o);
-    for (let p = p0; p < p1; p++) {
-      a += load<f32>(values + (<usize>p << 2)) * load<f32>(src + <usize>load<i32>(index + (<usize>p << 2)) * ktRowBytes + o);
-    }
-    store<f32>(dst + o, a);
   }
 }
