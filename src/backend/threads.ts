@@ -30,9 +30,11 @@
 //   colSum                      bands of rows, partial sums added the same way.
 //   conv2dC1KernelGrad, conv2dC1PoolKernelGrad
 //                               bands of images, partial dK and dbias added the same way.
-//   conv2dC1PoolForward         bands of images, each worker's scratch in its partial buffer.
-//   im2col, col2im, sparseCol2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward,
-//   maxPoolBackwardWindows      bands of images (rows). maxPoolForward runs maxPoolForwardImages on
+//   im2col, sparseCol2im, conv2dC1PoolForward
+//                               chunks of images from the shared counter (runChunks), the fused conv
+//                               each worker's scratch in its partial buffer: bit-identical.
+//   col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
+//                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x
 //                               (and maxPoolBackwardWindowsImages likewise).
 //   maxPoolBackward             bands of images when argmax came from this object's maxPoolForward
@@ -448,6 +450,16 @@ export class ThreadPool {
       return p < 2 ? null : bands(n, p, 16);
     };
 
+    /**
+     * Chunks of images for runChunks (CHUNKS_PER_THREAD per thread) when `perImage` floats of
+     * output each make enough work: for kernels whose images are independent, so that a faster core
+     * takes more of them; the bits do not depend on who computes an image.
+     */
+    const imageChunks = (count: number, perImage: number): number[] | null => {
+      const p = this.parts(count * perImage, this.minStreamPerThread, count);
+      return p < 2 ? null : bands(count, Math.min(p * CHUNKS_PER_THREAD, count), 1);
+    };
+
     /** Image (or row) bands when `perImage` floats of output each make enough work. */
     const images = (count: number, perImage: number): number[] | null => {
       const p = this.parts(count * perImage, this.minStreamPerThread, count);
@@ -595,9 +607,10 @@ export class ThreadPool {
 
       im2col: (x, cols, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
         const row = kh * kw * c;
-        const b = images(batch, outH * outW * row);
-        if (!b) return one.im2col(x, cols, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
-        this.run(OP.im2col, b, (lo, hi) => [x + lo * h * w * c * F, cols + lo * outH * outW * row * F, hi - lo, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
+        const chunks = imageChunks(batch, outH * outW * row);
+        if (!chunks) return one.im2col(x, cols, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
+        // im2col(x + start·image, cols + start·(its rows), length, ...)
+        this.runChunks(OP.im2col, chunks, () => [x, cols, 0, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW], [h * w * c * F, outH * outW * row * F], [0, 0, 1]);
       },
       col2im: (cols, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
         const row = kh * kw * c;
@@ -606,9 +619,11 @@ export class ThreadPool {
         this.run(OP.col2im, b, (lo, hi) => [cols + lo * outH * outW * row * F, x + lo * h * w * c * F, hi - lo, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
       },
       sparseCol2im: (start, index, values, kt, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
-        const b = images(batch, h * w * c);
-        if (!b) return one.sparseCol2im(start, index, values, kt, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
-        this.run(OP.sparseCol2imImages, b, (lo, hi) => [start, index, values, kt, x, lo, hi, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW]);
+        const chunks = imageChunks(batch, h * w * c);
+        if (!chunks) return one.sparseCol2im(start, index, values, kt, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
+        // sparseCol2imImages(..., first = start, end = start + length, ...)
+        this.runChunks(OP.sparseCol2imImages, chunks, () => [start, index, values, kt, x, 0, 0, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW],
+          [0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 1]);
       },
       conv2dC1Forward: (x, kernel, bias, y, batch, h, w, kh, kw, outH, outW, filters, relu) => {
         const out = outH * outW * filters;
@@ -633,11 +648,12 @@ export class ThreadPool {
       },
       conv2dC1PoolForward: (x, kernel, bias, y, argmax, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW) => {
         const out = outH * outW * filters;
-        const b = pH * outW * pW * filters > PARTIAL_FLOATS ? null : images(batch, out * pH * pW);
-        if (!b) return one.conv2dC1PoolForward(x, kernel, bias, y, argmax, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW);
+        const chunks = pH * outW * pW * filters > PARTIAL_FLOATS ? null : imageChunks(batch, out * pH * pW);
+        if (!chunks) return one.conv2dC1PoolForward(x, kernel, bias, y, argmax, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW);
         const partials = this.partials;
-        this.run(OP.conv2dC1PoolForward, b, (lo, hi, t) =>
-          [x + lo * h * w * F, kernel, bias, y + lo * out * F, argmax + lo * out * F, t === 0 ? scratch : partials[t], hi - lo, h, w, kh, kw, filters, pH, pW, outH, outW]);
+        // conv2dC1PoolForward(x + start·image, ..., y and argmax + start·(its outputs), this thread's scratch, length, ...)
+        this.runChunks(OP.conv2dC1PoolForward, chunks, (t) => [x, kernel, bias, y, argmax, t === 0 ? scratch : partials[t], 0, h, w, kh, kw, filters, pH, pW, outH, outW],
+          [h * w * F, 0, 0, out * F, out * F], [0, 0, 0, 0, 0, 0, 1]);
       },
       conv2dC1PoolKernelGrad: (x, dy, argmax, dK, dbias, scratch, batch, h, w, kh, kw, filters, pH, pW, outH, outW) => {
         // As conv2dC1KernelGrad; a worker's partial buffer holds its dK, dbias, then its scratch.
