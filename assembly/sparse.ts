@@ -1,14 +1,17 @@
-// Products with a sparse left operand: a Dense layer fed image pixels, most of which are 0 (81% of
-// MNIST's). Skipping them does a fifth of the multiply-adds of the dense GEMM, in both products of
-// the layer that involve its input: y = x·W (forward) and dW = xᵀ·dz (backward).
+// Products with a sparse operand, for the two places in a training step that multiply mostly by 0:
+// - a Dense layer fed image pixels (80% of MNIST's are 0): y = x·W and dW = xᵀ·dz over the
+//   nonzero pixels, a fifth of the dense GEMMs' multiply-adds (sparseGemmBias, sparseTranspose
+//   then sparseGemm);
+// - a conv whose dL/dz comes back through a max pool (nonzero only at the pools' winners, 6-10%):
+//   dKᵀ = dzᵀ·cols, dbias = dzᵀ·1 (sparseGemmTN) and dx = col2im(dz·Kᵀ) (sparseCol2im).
 //
 // A sparse matrix is stored as compressed rows (CSR): row i's entries are p in start[i]..start[i+1]
 // (start: i32[rows + 1]), with column index[p] (i32) and value values[p] (f32), columns ascending.
 // The transposed matrix in the same form is the compressed columns of the original (CSC).
 //
-// Each output row is a sum over its row's entries in column order, so the result is the dense
-// product's up to rounding (adding an exact 0·w changes nothing), and the same whichever thread
-// computes it. No allocation, no globals: safe to call from several threads.
+// Each output is a sum over entries in a fixed order, so the result is the dense product's up to
+// rounding (adding an exact 0·w changes nothing) and the same whichever thread computes it. No
+// allocation; the only static data is a read-only table: safe to call from several threads.
 import { madd } from './madd';
 
 // For each 4-bit mask of nonzero lanes, the i8x16.swizzle that moves those lanes (4 bytes each) to
