@@ -20,6 +20,7 @@ import { Layer, product, type LayerArgs, type ParamSpec, type Shape } from './la
 import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
 import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
+import { CompressedRows } from './compressed.ts';
 
 export interface Conv2DArgs extends LayerArgs {
   filters: number;
@@ -52,7 +53,7 @@ export class Conv2D extends Layer {
   private pool: { poolH: number; poolW: number; outH: number; outW: number } | null = null;
   private argmax = 0; // i32, of the fused pool
   private scratch = 0; // one band of poolH output rows, for the fused pool
-  private dzRows: SparseBuffers | null = null; // dz compressed, when a max pool passes it back
+  private dzRows: CompressedRows | null = null; // dz compressed, when a max pool passes it back
   private kernelT = 0; // [filters, kh·kw·C]: dKᵀ, then Kᵀ, for the sparse products
   private ones = 0; // [positions]: all 1, so that dbias = dzᵀ·1 is a sparse product too
   private x = 0; // the latest input (the direct path's dK reads it)
@@ -142,7 +143,7 @@ export class Conv2D extends Layer {
     this.dz = this.activation === 'linear' || this.reluBackwardDone ? -1 : arena.allocF32(positions * this.filters);
     this.dx = needInputGrad ? arena.allocF32(capacity * product(this.inputShape)) : -1;
     if (this.reluBackwardDone && !this.direct) {
-      this.dzRows = { start: arena.allocI32(positions + 1), index: arena.allocI32(positions * this.filters), values: arena.allocF32(positions * this.filters) };
+      this.dzRows = new CompressedRows(arena, positions, this.filters);
       this.kernelT = arena.allocF32(this.patchSize * this.filters);
       this.ones = arena.allocF32(positions);
       arena.f32At(this.ones, positions).fill(1);
@@ -209,7 +210,7 @@ export class Conv2D extends Layer {
     const k = this.kernels;
     const [K, bias] = this.params;
     const rows = this.positions(batch);
-    const sparse = this.dzRows !== null && this.compressGradient(dz, rows);
+    const sparse = this.dzRows !== null && this.dzRows.compress(k, dz, rows, this.filters);
     if (this.direct) {
       // One input channel: dK = colsᵀ·dz computed from x directly, as in forward, and dbias = Σ_rows dz
       // in the same pass.
@@ -261,12 +262,6 @@ export class Conv2D extends Layer {
     };
   }
 
-  /** Compresses dz into dzRows; false (dense products) if over a third of it is nonzero. */
-  private compressGradient(dz: number, rows: number): boolean {
-    const { start, index, values } = this.dzRows!;
-    return this.kernels.sparseRows(dz, rows, this.filters, start, index, values) * 3 <= rows * this.filters;
-  }
-
   private positions(batch: number): number {
     return batch * this.geometry.outH * this.geometry.outW;
   }
@@ -277,13 +272,6 @@ export class Conv2D extends Layer {
     const { outH, outW, padTop, padLeft } = this.geometry;
     return [batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW];
   }
-}
-
-/** A matrix in compressed rows: see the sparse kernels in kernels.ts. */
-interface SparseBuffers {
-  start: number;
-  index: number;
-  values: number;
 }
 
 type WindowArgs = [number, number, number, number, number, number, number, number, number, number, number, number];

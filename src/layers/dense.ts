@@ -9,6 +9,7 @@
 import { Layer, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
+import { CompressedRows } from './compressed.ts';
 
 export interface DenseArgs extends LayerArgs {
   units: number;
@@ -29,8 +30,8 @@ export class Dense extends Layer {
   private dx = 0;
   private sparseInput = false;
   private xSparse = false; // whether the latest forward compressed x (then x = xRows, xᵀ = xColumns)
-  private xRows: SparseBuffers | null = null;
-  private xColumns: SparseBuffers | null = null;
+  private xRows: CompressedRows | null = null;
+  private xColumns: CompressedRows | null = null;
 
   constructor(args: DenseArgs) {
     super(args);
@@ -61,9 +62,8 @@ export class Dense extends Layer {
     this.dz = this.activation === 'linear' ? -1 : arena.allocF32(outSize);
     this.dx = needInputGrad ? arena.allocF32(capacity * this.inputs) : -1;
     if (this.sparseInput) {
-      const entries = capacity * this.inputs;
-      this.xRows = { start: arena.allocI32(capacity + 1), index: arena.allocI32(entries), values: arena.allocF32(entries) };
-      this.xColumns = { start: arena.allocI32(this.inputs + 1), index: arena.allocI32(entries), values: arena.allocF32(entries) };
+      this.xRows = new CompressedRows(arena, capacity, this.inputs);
+      this.xColumns = new CompressedRows(arena, this.inputs, capacity);
     }
   }
 
@@ -75,7 +75,7 @@ export class Dense extends Layer {
     const k = this.kernels;
     const [W, b] = this.params;
     this.x = x;
-    this.xSparse = this.xRows !== null && this.compressInput(x, batch);
+    this.xSparse = this.xRows !== null && this.xRows.compress(k, x, batch, this.inputs);
     if (this.xSparse) {
       const { start, index, values } = this.xRows!;
       if (this.useBias) {
@@ -124,17 +124,6 @@ export class Dense extends Layer {
     return this.dx;
   }
 
-  /**
-   * Compresses x into xRows; returns false, for the dense GEMMs, if over a third of it is nonzero:
-   * measured, the sparse products take half the dense ones' time at MNIST's 20% and break even
-   * near 40%.
-   */
-  private compressInput(x: number, batch: number): boolean {
-    const { start, index, values } = this.xRows!;
-    const nonzeros = this.kernels.sparseRows(x, batch, this.inputs, start, index, values);
-    return nonzeros * 3 <= batch * this.inputs;
-  }
-
   getConfig(): Record<string, unknown> {
     return {
       units: this.units,
@@ -149,11 +138,4 @@ export class Dense extends Layer {
       bias_constraint: null,
     };
   }
-}
-
-/** A matrix in compressed rows: see the sparse kernels in kernels.ts. */
-interface SparseBuffers {
-  start: number;
-  index: number;
-  values: number;
 }
