@@ -3,32 +3,10 @@
 // sizes, channels at SIMD edges). These kernels only move, add and compare floats in a fixed
 // order, so WASM and reference must agree bit for bit.
 import { describe, expect, test } from 'vitest';
-import { backends, Buffers, convGeometry, expectClose, expectExact, rng, SIZES, uniform } from './kernel-utils.ts';
+import { backends, Buffers, CONV_GEOMETRIES as GEOMS, convGeometry, expectClose, expectExact, rng, SIZES, uniform, type Conv } from './kernel-utils.ts';
 
 const { arena, reference, wasm } = backends();
 const all = [{ name: 'reference', kernels: reference }, ...wasm];
-
-interface Conv {
-  batch: number; h: number; w: number; c: number;
-  kh: number; kw: number; sh: number; sw: number;
-  padding: 'valid' | 'same';
-}
-
-/** Geometries covering 1x1, kernel > stride, stride > kernel, kernel ≥ image, non-square everything. */
-const GEOMS: Omit<Conv, 'batch' | 'c'>[] = [
-  { h: 1, w: 1, kh: 1, kw: 1, sh: 1, sw: 1, padding: 'valid' },
-  { h: 3, w: 3, kh: 2, kw: 2, sh: 1, sw: 1, padding: 'valid' },
-  { h: 3, w: 3, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' },
-  { h: 5, w: 7, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'same' },
-  { h: 7, w: 5, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' },
-  { h: 8, w: 8, kh: 5, kw: 5, sh: 1, sw: 1, padding: 'same' },
-  { h: 4, w: 17, kh: 2, kw: 3, sh: 3, sw: 3, padding: 'same' },
-  { h: 17, w: 4, kh: 2, kw: 3, sh: 2, sw: 1, padding: 'valid' },
-  { h: 5, w: 5, kh: 7, kw: 7, sh: 1, sw: 1, padding: 'same' },
-  { h: 6, w: 9, kh: 1, kw: 4, sh: 1, sw: 4, padding: 'same' },
-  { h: 28, w: 28, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'valid' },
-  { h: 13, w: 13, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'valid' },
-];
 
 function geometry(g: Conv) {
   return convGeometry(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.padding);

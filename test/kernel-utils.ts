@@ -152,3 +152,25 @@ export function convGeometry(h: number, w: number, kh: number, kw: number, sh: n
   const padH = Math.max((outH - 1) * sh + kh - h, 0), padW = Math.max((outW - 1) * sw + kw - w, 0);
   return { outH, outW, padTop: Math.floor(padH / 2), padLeft: Math.floor(padW / 2) };
 }
+
+export interface Conv {
+  batch: number; h: number; w: number; c: number;
+  kh: number; kw: number; sh: number; sw: number;
+  padding: 'valid' | 'same';
+}
+
+/** Geometries covering 1x1, kernel > stride, stride > kernel, kernel ≥ image, non-square everything. */
+export const CONV_GEOMETRIES: Omit<Conv, 'batch' | 'c'>[] = [
+  { h: 1, w: 1, kh: 1, kw: 1, sh: 1, sw: 1, padding: 'valid' },
+  { h: 3, w: 3, kh: 2, kw: 2, sh: 1, sw: 1, padding: 'valid' },
+  { h: 3, w: 3, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' },
+  { h: 5, w: 7, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'same' },
+  { h: 7, w: 5, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'same' },
+  { h: 8, w: 8, kh: 5, kw: 5, sh: 1, sw: 1, padding: 'same' },
+  { h: 4, w: 17, kh: 2, kw: 3, sh: 3, sw: 3, padding: 'same' },
+  { h: 17, w: 4, kh: 2, kw: 3, sh: 2, sw: 1, padding: 'valid' },
+  { h: 5, w: 5, kh: 7, kw: 7, sh: 1, sw: 1, padding: 'same' },
+  { h: 6, w: 9, kh: 1, kw: 4, sh: 1, sw: 4, padding: 'same' },
+  { h: 28, w: 28, kh: 3, kw: 3, sh: 1, sw: 1, padding: 'valid' },
+  { h: 13, w: 13, kh: 3, kw: 3, sh: 2, sw: 2, padding: 'valid' },
+];
