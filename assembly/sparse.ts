@@ -3,7 +3,8 @@
 //   nonzero pixels, a fifth of the dense GEMMs' multiply-adds (sparseGemmBias, sparseTranspose
 //   then sparseGemm);
 // - a conv whose dL/dz comes back through a max pool (nonzero only at the pools' winners, 6-10%):
-//   dKᵀ = dzᵀ·cols, dbias = dzᵀ·1 (sparseGemmTN) and dx = col2im(dz·Kᵀ) (sparseCol2im).
+//   dKᵀ = dzᵀ·cols (sparseGemmTN), dbias = Σ_rows dz (summed by sparseRows while it compresses dz)
+//   and dx = col2im(dz·Kᵀ) (sparseCol2im).
 //
 // A sparse matrix is stored as compressed rows (CSR): row i's entries are p in start[i]..start[i+1]
 // (start: i32[rows + 1]), with column index[p] (i32) and value values[p] (f32), columns ascending.
@@ -35,19 +36,34 @@ const COMPACT: usize = memory.data<u8>([
   0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, // 1111
 ]);
 
-/** Writes the CSR of x[rows, cols] (every value that is not ±0, NaN included); returns the count. */
-export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: usize, values: usize): i32 {
-  let count: i32 = 0;
+/**
+ * Writes the CSR of x[rows, cols] (every value that is not ±0, NaN included); returns the count.
+ * When sums is not 0 it also writes the column sums of x there (f32, row by row): a conv's dbias,
+ * summed while its dz is read anyway.
+ */
+export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: usize, values: usize, sums: usize): i32 {
+  return sparseRowsAt(x, 0, rows, cols, start, index, values, sums);
+}
+
+/**
+ * sparseRows of rows lo..hi only, one thread's band: its entries go from position lo·cols on (room
+ * no other band uses), start[i + 1] is written for each of its rows (start[0] = 0 too when lo = 0),
+ * and sums gets the column sums of these rows. Returns the position after its last entry. The
+ * caller then moves each band's entries down to follow the band before (threads.ts).
+ */
+export function sparseRowsAt(x: usize, lo: i32, hi: i32, cols: i32, start: usize, index: usize, values: usize, sums: usize): i32 {
+  let count: i32 = lo * cols;
   const zero = f32x4.splat(0);
   const lanes = i32x4(0, 1, 2, 3);
-  for (let i: i32 = 0; i < rows; i++) {
-    store<i32>(start + (<usize>i << 2), count);
+  if (lo == 0) store<i32>(start, 0);
+  if (sums != 0) memory.fill(sums, 0, <usize>cols << 2);
+  for (let i: i32 = lo; i < hi; i++) {
     const row = x + <usize>i * <usize>cols * 4;
     let j: i32 = 0;
     // Four values at a time: their nonzeros (and column numbers) are moved to the front of a v128
     // and stored whole at `count`, which then advances by how many there were. The lanes stored
-    // past the new count are overwritten later or lie past the last entry, never past the buffer
-    // (count <= i·cols + j, the values before this group). No branch on the mask: at dz's 7%
+    // past the new count are overwritten later or lie past the last entry, never past the band's
+    // room (count <= i·cols + j, the values before this group). No branch on the mask: at dz's 7%
     // nonzeros a group holds any in a quarter of cases, and the mispredictions made the loop 2.8x
     // slower (1.2 against 0.43 ms for 12800x64).
     for (; j + 4 <= cols; j += 4) {
@@ -57,13 +73,22 @@ export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: 
       v128.store(values + (<usize>count << 2), i8x16.swizzle(v, shuffle));
       v128.store(index + (<usize>count << 2), i8x16.swizzle(i32x4.add(i32x4.splat(j), lanes), shuffle));
       count += popcnt<i32>(mask);
+      if (sums != 0) {
+        const at = sums + (<usize>j << 2);
+        v128.store(at, f32x4.add(v128.load(at), v));
+      }
     }
-    for (; j < cols; j++) count = keepNonzero(row, j, index, values, count);
+    for (; j < cols; j++) {
+      count = keepNonzero(row, j, index, values, count);
+      if (sums != 0) {
+        const at = sums + (<usize>j << 2);
+        store<f32>(at, load<f32>(at) + load<f32>(row + (<usize>j << 2)));
+      }
+    }
+    store<i32>(start + ((<usize>i + 1) << 2), count);
   }
-  store<i32>(start + (<usize>rows << 2), count);
   return count;
 }
-
 
 /** Appends x[j] of this row at `count` and returns count + 1, or count if it is 0 (no branch). */
 // @ts-ignore: decorator

@@ -24,14 +24,23 @@ interface Csr {
   values: Float32Array;
 }
 
-/** sparseRows of x, read back (only the `count` entries written are part of the result). */
-function compress(kernels: Kernels, x: Float32Array, rows: number, cols: number): Csr {
+/**
+ * sparseRows of x, read back (only the `count` entries written are part of the result), with the
+ * column sums it wrote; the same call without sums must give the same CSR.
+ */
+function compress(kernels: Kernels, x: Float32Array, rows: number, cols: number): Csr & { sums: Float32Array } {
   const bufs = new Buffers(arena);
   const px = bufs.f32(x.length, x), start = bufs.f32(rows + 1), index = bufs.f32(rows * cols), values = bufs.f32(rows * cols);
-  const count = kernels.sparseRows(px, rows, cols, start, index, values);
-  const csr = { start: bufs.readI32(start, rows + 1), index: bufs.readI32(index, count), values: bufs.read(values, count) };
+  const sums = bufs.f32(cols, uniform(rng(5), cols)); // overwritten, not added to
+  const count = kernels.sparseRows(px, rows, cols, start, index, values, sums);
+  const csr = { start: bufs.readI32(start, rows + 1), index: bufs.readI32(index, count), values: bufs.read(values, count), sums: bufs.read(sums, cols) };
   expect(csr.start[rows]).toBe(count);
   expectExact(bufs.read(px, x.length), x, 'x (read-only)');
+  const start2 = bufs.f32(rows + 1), index2 = bufs.f32(rows * cols), values2 = bufs.f32(rows * cols);
+  expect(kernels.sparseRows(px, rows, cols, start2, index2, values2, 0)).toBe(count);
+  expect([...bufs.readI32(start2, rows + 1)], 'start without sums').toEqual([...csr.start]);
+  expect([...bufs.readI32(index2, count)], 'index without sums').toEqual([...csr.index]);
+  expectExact(bufs.read(values2, count), csr.values, 'values without sums');
   bufs.done();
   return csr;
 }
@@ -101,6 +110,7 @@ describe('sparse kernels', () => {
       expect([...csr.start]).toEqual([0, 2, 2, 4]);
       expect([...csr.index]).toEqual([1, 4, 0, 3]);
       expectExact(csr.values, [2, 3, NaN, 1], 'values');
+      expectExact(csr.sums, [NaN, 2, 0, 1, 3], 'column sums');
       const t = transpose(impl, csr, 3, 5);
       expect([...t.start]).toEqual([0, 1, 2, 2, 3, 4]); // columns 0..4 hold 1, 1, 0, 1, 1 entries
       expect([...t.index]).toEqual([2, 0, 2, 0]);
@@ -122,6 +132,10 @@ describe('sparse kernels', () => {
       expectExact(got.values, expected.values, `${what}: values`);
       const nonzeros = A.reduce((count, v) => count + (v !== 0 ? 1 : 0), 0);
       expect(got.values.length, `${what}: count`).toBe(nonzeros);
+      // Column sums in f32, row by row: within m·u·Σ|x| of the reference's float64 sums.
+      const mag = new Float64Array(k);
+      for (let i = 0; i < m * k; i++) mag[i % k] += Math.abs(A[i]);
+      expectClose(got.sums, expected.sums, { tol: (j) => m * U * mag[j], what: `${what}: column sums` });
       const tExpected = transpose(reference, expected, m, k);
       const t = transpose(kernels, got, m, k);
       expect([...t.start], `${what}: tStart`).toEqual([...tExpected.start]);

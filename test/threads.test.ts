@@ -228,7 +228,7 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
     });
   });
 
-  test('sparse products by row bands of equal entries: bit-identical, bias and ReLU or not; sparseGemmTN close, identical run to run; sparseCol2im by images, bit-identical', () => {
+  test('sparseRows by row bands: the same CSR, column sums close; sparse products by row bands of equal entries: bit-identical, bias and ReLU or not; sparseGemmTN close, identical run to run; sparseCol2im by images, bit-identical', () => {
     const splitBefore = backend.pool!.splitCalls;
     let col2imChecked = 0;
     for (const [m, kk, n] of [[1, 5, 3], [3, 17, 7], [17, 785, 33], [128, 784, 128], [785, 7, 64], [9, 4, 18], [63, 5, 18]]) {
@@ -237,9 +237,21 @@ describe.each(threaded)('$threads threads, every call split', (backend) => {
         // Dense rows at the top, empty ones below: equal entries are not equal rows.
         const x = uniform(rand, m * kk).map((v, i) => (rand() < density * (i < (m * kk) / 3 ? 2.5 : 0.25) ? v : 0));
         const px = bufs.f32(m * kk, x), start = bufs.f32(m + 1), index = bufs.f32(m * kk), values = bufs.f32(m * kk);
-        single.sparseRows(px, m, kk, start, index, values);
-        const b = bufs.f32(kk * n, uniform(rand, kk * n)), bias = bufs.f32(n, uniform(rand, n));
         const what = `${m}x${kk}x${n} density ${density}`;
+        // sparseRows by row bands: the same CSR; column sums close, and the same twice.
+        const count = single.sparseRows(px, m, kk, start, index, values, 0);
+        const start2 = bufs.f32(m + 1), index2 = bufs.f32(m * kk), values2 = bufs.f32(m * kk);
+        const sums = both(bufs, [{ n: kk }], (kn, [out]) => kn === single
+          ? kn.sparseRows(px, m, kk, start, index, values, out)
+          : expect(kn.sparseRows(px, m, kk, start2, index2, values2, out), `sparseRows count ${what}`).toBe(count), k);
+        expect([...bufs.readI32(start2, m + 1)], `sparseRows start ${what}`).toEqual([...bufs.readI32(start, m + 1)]);
+        expect([...bufs.readI32(index2, count)], `sparseRows index ${what}`).toEqual([...bufs.readI32(index, count)]);
+        expectExact(bufs.read(values2, count), bufs.read(values, count), `sparseRows values ${what}`);
+        expectClose(sums.threaded[0], sums.single[0], { rtol: 1e-5, atol: 1e-5, what: `sparseRows column sums ${what}` });
+        const sumsAgain = bufs.f32(kk);
+        k.sparseRows(px, m, kk, start2, index2, values2, sumsAgain);
+        expectExact(bufs.read(sumsAgain, kk), sums.threaded[0], `sparseRows column sums second run ${what}`);
+        const b = bufs.f32(kk * n, uniform(rand, kk * n)), bias = bufs.f32(n, uniform(rand, n));
         let r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.sparseGemm(start, index, values, b, c, m, n), k);
         expectExact(r.threaded[0], r.single[0], `sparseGemm ${what}`);
         for (const relu of [0, 1]) {

@@ -21,9 +21,10 @@ export interface Kernels {
   // (start: i32[rows + 1]), each with its column index[p] (i32) and value values[p] (f32).
   /**
    * Writes the CSR of x[rows, cols]: every value that is not ±0 (NaN kept), columns ascending.
-   * index and values need room for rows·cols entries. Returns the number of entries.
+   * index and values need room for rows·cols entries. Returns the number of entries. When sums is
+   * not 0, also writes the column sums of x there (sums[j] = Σ_i x[i, j]).
    */
-  sparseRows(x: number, rows: number, cols: number, start: number, index: number, values: number): number;
+  sparseRows(x: number, rows: number, cols: number, start: number, index: number, values: number, sums: number): number;
   /**
    * The transpose of a CSR matrix [rows, cols], in CSR (tStart: i32[cols + 1]): the original's
    * columns, each with its entries in ascending row order.

@@ -19,9 +19,10 @@ export class CompressedRows {
   /**
    * Compresses x [rows, cols] into these buffers; returns whether to use the sparse products. They
    * took half the dense GEMMs' time at MNIST's 20% nonzero and broke even near 40%, so a matrix
-   * more than a third nonzero is left to the dense ones.
+   * more than a third nonzero is left to the dense ones. Writes x's column sums to `sums` unless
+   * it is 0.
    */
-  compress(kernels: Kernels, x: number, rows: number, cols: number): boolean {
-    return kernels.sparseRows(x, rows, cols, this.start, this.index, this.values) * 3 <= rows * cols;
+  compress(kernels: Kernels, x: number, rows: number, cols: number, sums = 0): boolean {
+    return kernels.sparseRows(x, rows, cols, this.start, this.index, this.values, sums) * 3 <= rows * cols;
   }
 }

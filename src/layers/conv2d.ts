@@ -55,7 +55,6 @@ export class Conv2D extends Layer {
   private scratch = 0; // one band of poolH output rows, for the fused pool
   private dzRows: CompressedRows | null = null; // dz compressed, when a max pool passes it back
   private kernelT = 0; // [filters, kh·kw·C]: dKᵀ, then Kᵀ, for the sparse products
-  private ones = 0; // [positions]: all 1, so that dbias = dzᵀ·1 is a sparse product too
   private x = 0; // the latest input (the direct path's dK reads it)
   private z = 0;
   private y = 0;
@@ -145,8 +144,6 @@ export class Conv2D extends Layer {
     if (this.reluBackwardDone && !this.direct) {
       this.dzRows = new CompressedRows(arena, positions, this.filters);
       this.kernelT = arena.allocF32(this.patchSize * this.filters);
-      this.ones = arena.allocF32(positions);
-      arena.f32At(this.ones, positions).fill(1);
     }
   }
 
@@ -210,7 +207,8 @@ export class Conv2D extends Layer {
     const k = this.kernels;
     const [K, bias] = this.params;
     const rows = this.positions(batch);
-    const sparse = this.dzRows !== null && this.dzRows.compress(k, dz, rows, this.filters);
+    // Compressing dz also sums its columns: dbias = Σ_rows dz.
+    const sparse = this.dzRows !== null && this.dzRows.compress(k, dz, rows, this.filters, this.useBias ? bias.grad : 0);
     if (this.direct) {
       // One input channel: dK = colsᵀ·dz computed from x directly, as in forward, and dbias = Σ_rows dz
       // in the same pass.
@@ -222,10 +220,9 @@ export class Conv2D extends Layer {
       const { start, index, values } = this.dzRows!;
       k.sparseGemmTN(start, index, values, this.cols, this.kernelT, rows, this.filters, this.patchSize);
       k.transpose(this.kernelT, K.grad, this.filters, this.patchSize);
-      if (this.useBias) k.sparseGemmTN(start, index, values, this.ones, bias.grad, rows, this.filters, 1); // dbias = dzᵀ·1
     } else {
       k.gemmTN(this.cols, dz, K.grad, this.patchSize, rows, this.filters, 0); // dK = colsᵀ·dz
-      if (this.useBias) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
+      if (this.useBias && this.dzRows === null) k.colSum(dz, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz
     }
     if (!needInputGrad) return -1;
     if (sparse) {

@@ -22,9 +22,16 @@ export function referenceSparse(arena: Arena): SparseKernels {
   }
 
   return {
-    sparseRows(x, rows, cols, start, index, values) {
+    sparseRows(x, rows, cols, start, index, values, sums) {
       const f = arena.f32, ints = arena.i32;
       const X = x >> 2, S = start >> 2, I = index >> 2, V = values >> 2;
+      if (sums !== 0) {
+        for (let j = 0; j < cols; j++) {
+          let sum = 0;
+          for (let i = 0; i < rows; i++) sum += f[X + i * cols + j];
+          f[(sums >> 2) + j] = sum;
+        }
+      }
       let count = 0;
       for (let i = 0; i < rows; i++) {
         ints[S + i] = count;
