@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { median, MNIST_DIR } from './common.ts';
+import { measureCores } from './cores.ts';
 import type { BenchContext } from './index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,6 +22,8 @@ const TFJS_DIR = process.env.TFJS_DIR ?? '/tmp/peers-tfjs';
  * ratios hold up, and more rounds make the medians steadier.
  */
 const ROUNDS = 3;
+/** Steps of the register-only loop that checks, each round, whether the second core is free (~0.5 s). */
+const CORES_LOOP = 3e8;
 
 interface Sample {
   epochSeconds: number;
@@ -82,6 +85,8 @@ export async function run(ctx: BenchContext): Promise<void> {
   const withPeers = process.argv.includes('--peers') && !ctx.quick;
   const rounds = ctx.quick ? 1 : ctx.rounds ?? ROUNDS;
   const rows: Row[] = [];
+  /** Per preset, each round's cores' worth (bench/cores.ts). */
+  const cores: Record<string, number[]> = { mlp: [], cnn: [] };
   const configs: [string, number][] = [['plain', 1], ['relaxed', 1], ['plain', 2], ['relaxed', 2]];
   for (const preset of ['mlp', 'cnn']) {
     const steps = ctx.quick ? 10 : preset === 'mlp' ? 200 : 40;
@@ -96,6 +101,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     }
     const samples = engines.map(() => [] as Sample[]);
     for (let round = 0; round < rounds; round++) {
+      // How free the second core is just now: the two-thread figures can be read against it.
+      const { coresWorth } = await measureCores(ctx.quick ? 5e7 : CORES_LOOP);
+      cores[preset].push(coresWorth);
+      console.log(`${preset} round ${round + 1}  two cores did ${coresWorth.toFixed(2)} cores' worth of a register-only loop`);
       engines.forEach((engine, i) => {
         const sample = engine.measure();
         if (!sample) return;
@@ -138,7 +147,9 @@ export async function run(ctx: BenchContext): Promise<void> {
     if (relaxed1 && relaxed2) parts.push(`relaxed 2T vs 1T ${(relaxed1 / relaxed2).toFixed(2)}x`);
     if (torch && relaxed1) parts.push(`ours relaxed 1T / PyTorch 1T ${(relaxed1 / torch).toFixed(2)}`);
     if (tfjs) parts.push(`TF.js / ours fastest ${(tfjs / fastest).toFixed(1)}x`);
-    if (parts.length) console.log(`${preset}: ${parts.join('; ')}`);
+    const free = cores[preset];
+    parts.push(`two cores did ${median(free).toFixed(2)} cores' worth (rounds ${Math.min(...free).toFixed(2)}-${Math.max(...free).toFixed(2)})`);
+    console.log(`${preset}: ${parts.join('; ')}`);
   }
-  for (const path of ctx.save('training', { batchSize: 128, rounds, rows })) console.log(`wrote ${path}`);
+  for (const path of ctx.save('training', { batchSize: 128, rounds, coresWorth: cores, rows })) console.log(`wrote ${path}`);
 }
