@@ -16,7 +16,7 @@ export interface Kernels {
   /** C[m,n] = A[m,k] · B[k,n] + bias[n] (broadcast over rows), then max(0, ·) if relu = 1. */
   gemmNNBias(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, relu: number): void;
 
-  // ---- Sparse left operand (a Dense layer fed image pixels, mostly 0) ----
+  // ---- Sparse left operand (a Dense layer fed image pixels; a conv's dL/dz behind a max pool) ----
   // A sparse matrix in compressed rows (CSR): row i's entries are p in start[i]..start[i+1]
   // (start: i32[rows + 1]), each with its column index[p] (i32) and value values[p] (f32).
   /**
