@@ -1,7 +1,9 @@
 // The public API: a Keras-like deep-learning engine with hand-written backprop and WASM SIMD kernels.
 export { Tensor } from './tensor.ts';
 export { Sequential } from './model/sequential.ts';
-export type { SequentialOptions, CompileArgs, FitArgs, History, EpochLogs, BatchLogs, LossName, Labels } from './model/sequential.ts';
+export type { SequentialOptions, CompileArgs, FitArgs, History, EpochLogs, BatchLogs, Labels } from './model/sequential.ts';
+export { CrossEntropy } from './losses.ts';
+export type { LossName, LossArgs } from './losses.ts';
 export { loadModel } from './model/serialization.ts';
 export { loadMnist } from './data/mnist.ts';
 export type { MnistData, MnistSplit, LoadMnistOptions } from './data/mnist.ts';

@@ -21,9 +21,9 @@ function lossAt(rig: LayerRig, x: Float32Array, r: Float32Array): number {
   return sum;
 }
 
-function checkGradients(name: string, layer: Layer, batch: number, seed: number): void {
+function checkGradients(name: string, layer: Layer, batch: number, seed: number, optimize = false): void {
   const rng = new Random(seed);
-  const rig = new LayerRig(layer, batch, 'reference');
+  const rig = new LayerRig(layer, batch, 'reference', optimize);
   for (const p of layer.params) rig.setParam(p.name, randomArray(p.size, rng, 0.5));
   const x = randomArray(rig.inSize, rng);
   const r = randomArray(rig.outSize, rng);
@@ -63,29 +63,29 @@ function checkGradients(name: string, layer: Layer, batch: number, seed: number)
   }
 }
 
-describe('numerical gradient check (reference backend)', () => {
+describe.each([false, true])('numerical gradient check (reference backend, optimize: %s)', (optimize) => {
   it('Dense, linear / relu / softmax', () => {
-    checkGradients('Dense linear', new Dense({ units: 5, inputShape: [7] }), 3, 1);
-    checkGradients('Dense relu', new Dense({ units: 6, activation: 'relu', inputShape: [4] }), 2, 2);
-    checkGradients('Dense softmax', new Dense({ units: 4, activation: 'softmax', inputShape: [5] }), 3, 3);
-    checkGradients('Dense no bias', new Dense({ units: 3, useBias: false, inputShape: [5] }), 2, 4);
+    checkGradients('Dense linear', new Dense({ units: 5, inputShape: [7] }), 3, 1, optimize);
+    checkGradients('Dense relu', new Dense({ units: 6, activation: 'relu', inputShape: [4] }), 2, 2, optimize);
+    checkGradients('Dense softmax', new Dense({ units: 4, activation: 'softmax', inputShape: [5] }), 3, 3, optimize);
+    checkGradients('Dense no bias', new Dense({ units: 3, useBias: false, inputShape: [5] }), 2, 4, optimize);
   });
 
   it('Conv2D, valid / same / strided / relu', () => {
-    checkGradients('Conv2D valid', new Conv2D({ filters: 3, kernelSize: 3, inputShape: [5, 6, 2] }), 2, 5);
-    checkGradients('Conv2D same stride 2', new Conv2D({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', inputShape: [7, 5, 3] }), 2, 6);
-    checkGradients('Conv2D relu 2x1', new Conv2D({ filters: 4, kernelSize: [2, 1], activation: 'relu', inputShape: [4, 4, 1] }), 1, 7);
+    checkGradients('Conv2D valid', new Conv2D({ filters: 3, kernelSize: 3, inputShape: [5, 6, 2] }), 2, 5, optimize);
+    checkGradients('Conv2D same stride 2', new Conv2D({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', inputShape: [7, 5, 3] }), 2, 6, optimize);
+    checkGradients('Conv2D relu 2x1', new Conv2D({ filters: 4, kernelSize: [2, 1], activation: 'relu', inputShape: [4, 4, 1] }), 1, 7, optimize);
   });
 
   it('MaxPooling2D, valid / same / overlapping windows', () => {
-    checkGradients('MaxPool valid', new MaxPooling2D({ poolSize: 2, inputShape: [6, 6, 2] }), 2, 8);
-    checkGradients('MaxPool same 3/2', new MaxPooling2D({ poolSize: 3, strides: 2, padding: 'same', inputShape: [7, 5, 1] }), 2, 9);
+    checkGradients('MaxPool valid', new MaxPooling2D({ poolSize: 2, inputShape: [6, 6, 2] }), 2, 8, optimize);
+    checkGradients('MaxPool same 3/2', new MaxPooling2D({ poolSize: 3, strides: 2, padding: 'same', inputShape: [7, 5, 1] }), 2, 9, optimize);
   });
 
   it('ReLU, Softmax and Flatten', () => {
-    checkGradients('ReLU', new ReLU({ inputShape: [9] }), 3, 10);
-    checkGradients('Softmax', new Softmax({ inputShape: [6] }), 4, 11);
-    checkGradients('Flatten', new Flatten({ inputShape: [2, 3, 2] }), 2, 12);
+    checkGradients('ReLU', new ReLU({ inputShape: [9] }), 3, 10, optimize);
+    checkGradients('Softmax', new Softmax({ inputShape: [6] }), 4, 11, optimize);
+    checkGradients('Flatten', new Flatten({ inputShape: [2, 3, 2] }), 2, 12, optimize);
   });
 
   it('Dropout passes the gradient through its mask, and is the identity outside training', () => {
@@ -107,12 +107,13 @@ describe('numerical gradient check (reference backend)', () => {
   });
 });
 
-// Layers that work together in a model take shortcuts no single layer shows: a first conv that
-// pools its own output, a pool that does its conv's ReLU backward, a conv computing only what its
-// pool reads and skipping the zeros of its dL/dz, a Dense multiplying only nonzero pixels. So whole
-// models are checked too: dL/dθ from one step of SGD with learning rate 1 (θ − θ' = the gradient)
-// against central differences of the loss (evaluate), on images three quarters 0.
-describe('numerical gradient check of whole models (reference backend)', () => {
+// The fast pass replaces layers of a model with ones that take shortcuts no single layer shows: a
+// first conv that pools its own output, a pool that does its conv's ReLU backward, a conv computing
+// only what its pool reads and skipping the zeros of its dL/dz, a Dense multiplying only nonzero
+// pixels. So whole models are checked too, on both paths: dL/dθ from one step of SGD with learning
+// rate 1 (θ − θ' = the gradient) against central differences of the loss (evaluate), on images
+// three quarters 0.
+describe.each([true, false])('numerical gradient check of whole models (reference backend, optimize: %s)', (optimize) => {
   function checkModel(name: string, layers: () => Sequential, shape: number[], seed: number): void {
     const rng = new Random(seed);
     const batch = 4;
@@ -161,7 +162,7 @@ describe('numerical gradient check of whole models (reference backend)', () => {
       new MaxPooling2D({ poolSize: 2 }),
       new Flatten(),
       new Dense({ units: 3, activation: 'softmax' }),
-    ], { backend: 'reference', seed: 2 }), [12, 12, 1], 13);
+    ], { backend: 'reference', seed: 2, optimize }), [12, 12, 1], 13);
   });
 
   it('an MLP whose first Dense multiplies only the nonzero pixels', () => {
@@ -169,6 +170,6 @@ describe('numerical gradient check of whole models (reference backend)', () => {
       new Flatten({ inputShape: [6, 6, 1] }),
       new Dense({ units: 8, activation: 'relu' }),
       new Dense({ units: 3, activation: 'softmax' }),
-    ], { backend: 'reference', seed: 2 }), [6, 6, 1], 14);
+    ], { backend: 'reference', seed: 2, optimize }), [6, 6, 1], 14);
   });
 });

@@ -21,11 +21,13 @@ export function readFixture<T>(path: string): T {
 /** A layer built for samples of `inputShape` with buffers for `batch` samples. */
 export class LayerRig {
   readonly model: Sequential;
+  /** What runs: the layer itself, or with `optimize` the fast pass's replacement for it, if any. */
+  readonly run: Layer;
 
-  constructor(readonly layer: Layer, readonly batch: number, backend: BackendName) {
-    this.model = new Sequential([layer], { backend, seed: 1 });
-    this.model.build();
-    layer.allocate(batch, true);
+  constructor(readonly layer: Layer, readonly batch: number, backend: BackendName, optimize = false) {
+    this.model = new Sequential([layer], { backend, seed: 1, optimize });
+    this.run = this.model.runLayers[0];
+    this.run.allocate(batch, true);
   }
 
   get arena() {
@@ -55,12 +57,12 @@ export class LayerRig {
   }
 
   forward(x: ArrayLike<number>, training = true): Float32Array {
-    const y = this.layer.forward(this.put(x), this.batch, training);
+    const y = this.run.forward(this.put(x), this.batch, training);
     return this.read(y, this.outSize);
   }
 
   backward(dy: ArrayLike<number>): Float32Array {
-    const dx = this.layer.backward(this.put(dy), this.batch, true);
+    const dx = this.run.backward(this.put(dy), this.batch, true);
     return this.read(dx, this.inSize);
   }
 

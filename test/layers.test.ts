@@ -1,7 +1,7 @@
 // Every layer's forward and backward pass against TensorFlow.js's values for the same inputs
 // (../shared/fixtures/layer-gradients.json), on both backends.
 import { describe, expect, it } from 'vitest';
-import { Dense, Conv2D, MaxPooling2D, ReLU, Softmax } from '../src/index.ts';
+import { Dense, Conv2D, MaxPooling2D, ReLU, Softmax, CrossEntropy } from '../src/index.ts';
 import type { Layer } from '../src/layers/layer.ts';
 import { getBackend, type BackendName } from '../src/backend/index.ts';
 import { LayerRig, maxRelError, readFixture, type FixtureArray } from './layer-utils.ts';
@@ -45,16 +45,18 @@ function makeLayer(c: Case, inputShape: number[]): Layer {
   }
 }
 
-describe.each(BACKENDS)('layers vs TensorFlow.js (%s backend)', (backendName) => {
+const PATHS = BACKENDS.flatMap((backend) => [true, false].map((optimize) => [backend, optimize] as const));
+
+describe.each(PATHS)('layers vs TensorFlow.js (%s backend, optimize: %s)', (backendName, optimize) => {
   const layerCases = cases.map((c, i) => ({ c, i })).filter(({ c }) => c.layer !== 'SoftmaxCrossEntropy');
 
   it.each(layerCases.map(({ c, i }) => [`${c.layer} #${i} ${JSON.stringify(c.config ?? {})}`, c]))('%s', (_label, c) => {
     const input = c.input as FixtureArray;
     const [batch, ...inputShape] = input.shape;
-    const rig = new LayerRig(makeLayer(c, inputShape), batch, backendName);
+    const rig = new LayerRig(makeLayer(c, inputShape), batch, backendName, optimize);
     if (c.kernel) rig.setParam('kernel', (c.kernel as FixtureArray).data);
     if (c.bias) rig.setParam('bias', (c.bias as FixtureArray).data);
-    const key = `${c.layer} (${backendName})`;
+    const key = `${c.layer} (${backendName}${optimize ? ', fast pass' : ''})`;
     // Convolutions reduce over kh·kw·C terms; allow a little more for them.
     const tol = c.layer === 'Conv2D' ? 1e-4 : 1e-5;
 
@@ -66,7 +68,25 @@ describe.each(BACKENDS)('layers vs TensorFlow.js (%s backend)', (backendName) =>
   });
 
   it.each(cases.filter((c) => c.layer === 'SoftmaxCrossEntropy').map((c, i) => [i, c]))(
-    'softmax + cross-entropy #%i: probabilities, mean loss and dL/dlogits',
+    'a Softmax layer, then the cross-entropy of its probabilities #%i: mean loss and dL/dlogits',
+    (_i, c) => {
+      const logits = c.logits as FixtureArray;
+      const [rows, cols] = logits.shape;
+      const rig = new LayerRig(new Softmax({ inputShape: [cols] }), rows, backendName, optimize);
+      const key = `SoftmaxCrossEntropy (${backendName}${optimize ? ', fast pass' : ''})`;
+      expectClose(key, rig.forward(logits.data), c.probabilities as FixtureArray, 1e-5);
+      const probs = rig.put(rig.forward(logits.data));
+      const labels = rig.arena.allocI32(rows);
+      rig.arena.i32At(labels, rows).set(c.labels as number[]);
+      const dProbs = rig.arena.allocF32(rows * cols);
+      const loss = new CrossEntropy('sparseCategoricalCrossentropy').compute(rig.model.backend, probs, labels, dProbs, 0, rows, cols, 1 / rows) / rows;
+      expect(loss).toBeCloseTo(c.loss as number, 5);
+      expectClose(key, rig.backward(rig.read(dProbs, rows * cols)), c.dLogits as FixtureArray, 1e-5);
+    },
+  );
+
+  it.each(cases.filter((c) => c.layer === 'SoftmaxCrossEntropy').map((c, i) => [i, c]))(
+    'softmax + cross-entropy from logits in one kernel #%i: probabilities, mean loss and dL/dlogits',
     (_i, c) => {
       const { arena, kernels } = getBackend(backendName);
       const logits = c.logits as FixtureArray;

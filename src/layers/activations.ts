@@ -1,4 +1,7 @@
 // Activations: as options of Dense and Conv2D (`activation: 'relu'`), and as layers of their own.
+//   relu:     y = max(0, z)                          dz = dy · [y > 0]
+//   softmax:  y = exp(z − max z) / Σ exp(z − max z)  dz = y ⊙ (dy − Σ_j dy_j y_j)   (row by row)
+//   linear:   y = z                                  dz = dy
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
 import type { Kernels } from '../backend/kernels.ts';
 
@@ -12,12 +15,15 @@ export function checkActivation(owner: string, activation: string | undefined): 
   return name;
 }
 
-/**
- * dL/dz from dL/dy for y = act(z), over `rows` samples of `cols` values each.
- *   relu:    dz = dy · [y > 0]
- *   softmax: dz = y ⊙ (dy − Σ_j dy_j y_j)      (the softmax Jacobian applied row by row)
- * Returns dz's pointer (dy itself when act is linear).
- */
+/** y = act(z) over `rows` samples of `cols` values; returns y's pointer (z itself when act is linear). */
+export function activationForward(k: Kernels, act: ActivationName, z: number, y: number, rows: number, cols: number): number {
+  if (act === 'relu') k.relu(z, y, rows * cols);
+  else if (act === 'softmax') k.softmax(z, y, rows, cols);
+  else return z;
+  return y;
+}
+
+/** dz = dL/dz from dy = dL/dy for y = act(z); returns dz's pointer (dy itself when act is linear). */
 export function activationBackward(k: Kernels, act: ActivationName, y: number, dy: number, dz: number, rows: number, cols: number): number {
   if (act === 'relu') k.reluBackward(dy, y, dz, rows * cols);
   else if (act === 'softmax') k.softmaxBackward(y, dy, dz, rows, cols);
@@ -25,37 +31,44 @@ export function activationBackward(k: Kernels, act: ActivationName, y: number, d
   return dz;
 }
 
-/** y = max(0, x), element-wise.  dL/dx = dL/dy · [y > 0]. */
-export class ReLU extends Layer {
-  readonly className = 'ReLU';
-  private size = 0;
+/** A layer that applies one activation element-wise (or row-wise, for softmax). */
+abstract class ActivationLayer extends Layer {
+  protected abstract readonly activation: ActivationName;
   private y = 0;
   private dx = 0;
 
-  constructor(args: LayerArgs = {}) {
-    super(args);
-  }
-
   protected computeOutputShape(inputShape: Shape): Shape {
-    this.size = product(inputShape);
     return inputShape;
   }
 
   allocate(capacity: number, needInputGrad: boolean): void {
-    const arena = this.backend.arena;
-    this.y = arena.allocF32(capacity * this.size);
-    this.dx = needInputGrad ? arena.allocF32(capacity * this.size) : -1;
+    const size = capacity * product(this.inputShape);
+    this.y = this.allocF32(size, 'output');
+    this.dx = needInputGrad ? this.allocF32(size, 'dL/dx') : -1;
   }
 
   forward(x: number, batch: number): number {
-    this.kernels.relu(x, this.y, batch * this.size);
-    return this.y;
+    return activationForward(this.kernels, this.activation, x, this.y, ...this.rowsAndCols(batch));
   }
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     if (!needInputGrad) return -1;
-    this.kernels.reluBackward(dy, this.y, this.dx, batch * this.size);
-    return this.dx;
+    return activationBackward(this.kernels, this.activation, this.y, dy, this.dx, ...this.rowsAndCols(batch));
+  }
+
+  /** The activations work on rows of the last axis (softmax needs it; element-wise ones do not care). */
+  private rowsAndCols(batch: number): [number, number] {
+    const cols = this.inputShape[this.inputShape.length - 1];
+    return [(batch * product(this.inputShape)) / cols, cols];
+  }
+}
+
+export class ReLU extends ActivationLayer {
+  readonly className = 'ReLU';
+  protected readonly activation = 'relu';
+
+  constructor(args: LayerArgs = {}) {
+    super(args);
   }
 
   getConfig(): Record<string, unknown> {
@@ -63,14 +76,10 @@ export class ReLU extends Layer {
   }
 }
 
-/** y = exp(x − max x) / Σ exp(x − max x) over the last axis.  dL/dx = y ⊙ (dL/dy − Σ dL/dy ⊙ y). */
-export class Softmax extends Layer {
+export class Softmax extends ActivationLayer {
   readonly className = 'Softmax';
+  protected readonly activation = 'softmax';
   private readonly axis: number;
-  private classes = 0;
-  private x = 0;
-  private y = 0;
-  private dx = 0;
 
   /** `axis`: only the last one; -1, or as TF.js writes it counting the batch axis (1 for [batch, classes]). */
   constructor(args: LayerArgs & { axis?: number } = {}) {
@@ -78,52 +87,15 @@ export class Softmax extends Layer {
     this.axis = args.axis ?? -1;
   }
 
-  protected computeOutputShape(inputShape: Shape): Shape {
+  protected override computeOutputShape(inputShape: Shape): Shape {
     if (this.axis !== -1 && this.axis !== inputShape.length) {
       throw new Error(`${this.name} (Softmax): unsupported axis ${this.axis}; only the last axis (-1 or ${inputShape.length}) is supported`);
     }
-    this.classes = inputShape[inputShape.length - 1];
     return inputShape;
-  }
-
-  allocate(capacity: number, needInputGrad: boolean): void {
-    const arena = this.backend.arena;
-    const size = capacity * product(this.inputShape);
-    this.y = arena.allocF32(size);
-    this.dx = needInputGrad ? arena.allocF32(size) : -1;
-  }
-
-  forward(x: number, batch: number): number {
-    this.x = x;
-    this.kernels.softmax(x, this.y, this.rows(batch), this.classes);
-    return this.y;
-  }
-
-  backward(dy: number, batch: number, needInputGrad: boolean): number {
-    if (!needInputGrad) return -1;
-    this.kernels.softmaxBackward(this.y, dy, this.dx, this.rows(batch), this.classes);
-    return this.dx;
-  }
-
-  override get endsInSoftmax(): boolean {
-    return true;
-  }
-
-  override softmaxLogits(): number {
-    return this.x;
-  }
-
-  /** The logits are this layer's input, so dL/dx is dL/dz itself. */
-  override backwardFromLogits(dLogits: number): number {
-    return dLogits;
   }
 
   getConfig(): Record<string, unknown> {
     // TF.js writes the axis counting the batch dimension: the last axis of [batch, ...shape].
     return { axis: this.inputShape.length };
-  }
-
-  private rows(batch: number): number {
-    return (batch * product(this.inputShape)) / this.classes;
   }
 }

@@ -1,15 +1,15 @@
-// Dense (fully connected):  y = act(x·W + b)    x: [B, in], W: [in, units], b: [units], y: [B, units]
+// Dense (fully connected):  z = x·W + b,  y = act(z)
+//   x: [B, in]   W: [in, units]   b: [units]   y: [B, units]
 //
-// Backward, with dz = dL/dz the gradient before the activation (see activations.ts):
-//   dW = xᵀ·dz        db = Σ_rows dz        dx = dz·Wᵀ
-//
-// Fed the model's input (image pixels, mostly 0: 80% of MNIST's), the layer compresses each batch
-// to its nonzeros and computes x·W and xᵀ·dz from them alone (assembly/sparse.ts), unless the
-// batch turns out to be dense.
+// Backward, from dy = dL/dy:
+//   dz = act'(dy)      (see activations.ts)
+//   dW = xᵀ·dz         each weight W[i, j] met every sample's x[i] on its way to z[j]
+//   db = Σ_rows dz     each bias was added to every row
+//   dx = dz·Wᵀ         each input reached every unit through its row of W
 import { Layer, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
-import { activationBackward, checkActivation, type ActivationName } from './activations.ts';
+import { activationBackward, activationForward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
-import { CompressedRows } from './compressed.ts';
+import { matmul, matrix, T } from './matmul.ts';
 
 export interface DenseArgs extends LayerArgs {
   units: number;
@@ -22,16 +22,12 @@ export class Dense extends Layer {
   readonly units: number;
   readonly activation: ActivationName;
   readonly useBias: boolean;
-  private inputs = 0;
+  inputs = 0;
   private x = 0; // the input of the latest forward, kept for dW
-  private z = 0; // x·W + b, kept only when a softmax follows
+  private z = 0;
   private y = 0;
   private dz = 0;
   private dx = 0;
-  private sparseInput = false;
-  private xSparse = false; // whether the latest forward compressed x (then x = xRows, xᵀ = xColumns)
-  private xRows: CompressedRows | null = null;
-  private xColumns: CompressedRows | null = null;
 
   constructor(args: DenseArgs) {
     super(args);
@@ -55,72 +51,31 @@ export class Dense extends Layer {
   }
 
   allocate(capacity: number, needInputGrad: boolean): void {
-    const arena = this.backend.arena;
     const outSize = capacity * this.units;
-    this.y = arena.allocF32(outSize);
-    this.z = this.activation === 'softmax' ? arena.allocF32(outSize) : this.y;
-    this.dz = this.activation === 'linear' ? -1 : arena.allocF32(outSize);
-    this.dx = needInputGrad ? arena.allocF32(capacity * this.inputs) : -1;
-    if (this.sparseInput) {
-      this.xRows = new CompressedRows(arena, capacity, this.inputs);
-      this.xColumns = new CompressedRows(arena, this.inputs, capacity);
-    }
-  }
-
-  override readsModelInput(): void {
-    this.sparseInput = true;
+    this.z = this.allocF32(outSize, 'z');
+    this.y = this.activation === 'linear' ? this.z : this.allocF32(outSize, 'output');
+    this.dz = this.activation === 'linear' ? -1 : this.allocF32(outSize, 'dL/dz');
+    this.dx = needInputGrad ? this.allocF32(capacity * this.inputs, 'dL/dx') : -1;
   }
 
   forward(x: number, batch: number): number {
-    const k = this.kernels;
     const [W, b] = this.params;
     this.x = x;
-    this.xSparse = this.xRows !== null && this.xRows.compress(k, x, batch, this.inputs);
-    if (this.xSparse) {
-      const { start, index, values } = this.xRows!;
-      if (this.useBias) {
-        k.sparseGemmBias(start, index, values, W.value, b.value, this.z, batch, this.units, this.activation === 'relu' ? 1 : 0);
-      } else {
-        k.sparseGemm(start, index, values, W.value, this.z, batch, this.units);
-        if (this.activation === 'relu') k.relu(this.z, this.z, batch * this.units);
-      }
-    } else if (this.useBias) {
-      k.gemmNNBias(x, W.value, b.value, this.z, batch, this.inputs, this.units, this.activation === 'relu' ? 1 : 0);
-    } else {
-      k.gemmNN(x, W.value, this.z, batch, this.inputs, this.units, 0);
-      if (this.activation === 'relu') k.relu(this.z, this.z, batch * this.units);
-    }
-    if (this.activation === 'softmax') k.softmax(this.z, this.y, batch, this.units);
-    return this.y;
+    const z = matrix(this.z, batch, this.units);
+    matmul(this.kernels, z, matrix(x, batch, this.inputs), matrix(W.value, this.inputs, this.units), b?.value); // z = x·W + b
+    return activationForward(this.kernels, this.activation, this.z, this.y, batch, this.units); // y = act(z)
   }
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
-    const dz = activationBackward(this.kernels, this.activation, this.y, dy, this.dz, batch, this.units);
-    return this.backwardFromLogits(dz, batch, needInputGrad);
-  }
-
-  override get endsInSoftmax(): boolean {
-    return this.activation === 'softmax';
-  }
-
-  override softmaxLogits(): number {
-    return this.z;
-  }
-
-  /** The linear part's backward pass, from dz = dL/dz. */
-  override backwardFromLogits(dz: number, batch: number, needInputGrad: boolean): number {
     const k = this.kernels;
     const [W, b] = this.params;
-    if (this.xSparse) {
-      const rows = this.xRows!, columns = this.xColumns!;
-      k.sparseTranspose(rows.start, rows.index, rows.values, batch, this.inputs, columns.start, columns.index, columns.values);
-      k.sparseGemm(columns.start, columns.index, columns.values, dz, W.grad, this.inputs, this.units); // dW = xᵀ·dz
-    } else {
-      k.gemmTN(this.x, dz, W.grad, this.inputs, batch, this.units, 0); // dW = xᵀ·dz
-    }
-    if (this.useBias) k.colSum(dz, b.grad, batch, this.units, 0); // db = Σ_rows dz
+    const dzPtr = activationBackward(k, this.activation, this.y, dy, this.dz, batch, this.units);
+    const x = matrix(this.x, batch, this.inputs);
+    const dz = matrix(dzPtr, batch, this.units);
+    matmul(k, matrix(W.grad, this.inputs, this.units), T(x), dz); // dW = xᵀ·dz
+    if (this.useBias) k.colSum(dzPtr, b.grad, batch, this.units, 0); // db = Σ_rows dz
     if (!needInputGrad) return -1;
-    k.gemmNT(dz, W.value, this.dx, batch, this.units, this.inputs, 0); // dx = dz·Wᵀ
+    matmul(k, matrix(this.dx, batch, this.inputs), dz, T(matrix(W.value, this.inputs, this.units))); // dx = dz·Wᵀ
     return this.dx;
   }
 

@@ -38,10 +38,9 @@ export class Dropout extends Layer {
   }
 
   allocate(capacity: number, needInputGrad: boolean): void {
-    const arena = this.backend.arena;
-    this.mask = arena.allocF32(capacity * this.size);
-    this.y = arena.allocF32(capacity * this.size);
-    this.dx = needInputGrad ? arena.allocF32(capacity * this.size) : -1;
+    this.mask = this.allocF32(capacity * this.size, 'mask');
+    this.y = this.allocF32(capacity * this.size, 'output');
+    this.dx = needInputGrad ? this.allocF32(capacity * this.size, 'dL/dx') : -1;
   }
 
   forward(x: number, batch: number, training: boolean): number {

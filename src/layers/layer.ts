@@ -80,90 +80,16 @@ export abstract class Layer {
   /** Given dL/dy, writes the parameter gradients and returns a pointer to dL/dx (or -1 if not needed). */
   abstract backward(dy: number, batch: number, needInputGrad: boolean): number;
 
-  /**
-   * The top-left [height, width] of an image input that this layer reads, when it reads less than
-   * all of it (a 'valid' pool whose windows do not reach the last row or column); else null.
-   */
-  inputRegionRead(): [number, number] | null {
-    return null;
-  }
-
-  /**
-   * Asks the layer to compute only the top-left [height, width] of its image output, stored
-   * compactly, because the next layer reads nothing else. Returns whether it will; the public
-   * outputShape does not change.
-   */
-  cropOutput(_height: number, _width: number): boolean {
-    return false;
-  }
-
-  /** Tells the layer that its input arrives cropped to the region it reads (see cropOutput). */
-  useCroppedInput(_height: number, _width: number): void {
-    throw new Error(`${this.name} (${this.className}): reads all of its input; it cannot take a cropped one`);
-  }
-
-  /**
-   * Tells the layer that its input is the model's input itself, seen through reshapes only: raw
-   * data such as image pixels, most of them 0 in MNIST, which a layer may exploit.
-   */
-  readsModelInput(): void {}
-
-  /** For a max pool whose windows tile its input ('valid', strides = pool size): the pool size; else null. */
-  get tilingPool(): [number, number] | null {
-    return null;
-  }
-
-  /**
-   * Asks the layer to max-pool its own output, in the same pass, for the next layer (a pool: see
-   * tilingPool), so that its full output is never stored. Returns whether it will.
-   */
-  fusePool(_poolH: number, _poolW: number): boolean {
-    return false;
-  }
-
-  /** Tells a pool that the layer before pools for it (see fusePool): forward and backward pass through. */
-  poolDoneBefore(): void {
-    throw new Error(`${this.name} (${this.className}): is not a pool`);
-  }
-
-  /** Whether the output is max(0, z) (activation 'relu'), so that the next layer may do the ReLU's backward. */
-  get endsInRelu(): boolean {
-    return false;
-  }
-
-  /**
-   * Asks the layer, whose input is ReLU outputs, to return dL/dz of that ReLU from backward rather
-   * than dL/dx (a max pool can, for free: see MaxPooling2D). Returns whether it will.
-   */
-  takeOverReluBackward(): boolean {
-    return false;
-  }
-
-  /** Tells a layer that ends in ReLU that the next layer's backward already returns dL/dz. */
-  skipReluBackward(): void {
-    throw new Error(`${this.name} (${this.className}): does not end in a ReLU`);
-  }
-
-  /** Whether the output is softmax(z), so that cross-entropy can start backward at dL/dz = (p − onehot)/B. */
-  get endsInSoftmax(): boolean {
-    return false;
-  }
-
-  /** For a layer that ends in softmax: a pointer to the logits z of the latest forward. */
-  softmaxLogits(): number {
-    throw new Error(`${this.name}: does not end in a softmax`);
-  }
-
-  /** The backward pass from dL/dz, for a layer whose `softmaxLogits()` is z. */
-  backwardFromLogits(_dLogits: number, _batch: number, _needInputGrad: boolean): number {
-    throw new Error(`${this.name}: has no softmax output to start the backward pass from`);
-  }
-
   /** The layer's config in the Keras/TF.js snake_case form, without `name`. */
   abstract getConfig(): Record<string, unknown>;
 
   get paramCount(): number {
     return this.params.reduce((n, p) => n + p.size, 0);
+  }
+
+  /** Reserves `count` floats in the arena, named for the out-of-memory message. */
+  protected allocF32(count: number, what: string): number {
+    return this.backend.arena.allocF32(count, `${this.name} ${what}`);
   }
 
   protected shapeError(expected: string, got: Shape): Error {

@@ -1,10 +1,9 @@
-// MaxPooling2D, NHWC:  y[b, i, j, c] = max over the pool window of x[b, i·s + dy − p, j·s + dx − p, c]
+// MaxPooling2D, NHWC:  y[b, i, j, c] = max over the window of x[b, i·s + wy − p, j·s + wx − p, c]
+//   (wy, wx: the offsets within the pool window)
 //
-// Only the window's winner influenced y, so the gradient flows back to it alone:
-//   dx[argmax] += dy     (every other dx is 0)
-// Over ReLU outputs r = max(0, z), the winner's dL/dz is dy if y > 0 and 0 if y = 0 (then the
-// winner is 0, where the ReLU's derivative is 0). So when the layer before ends in a ReLU, this
-// pool drops the y = 0 winners and hands back dL/dz directly: the ReLU's backward costs nothing.
+// Only the window's winner influenced y, so the gradient flows back to it alone. The forward pass
+// records each winner's position (argmax); backward scatters:
+//   dx = 0,  then  dx[argmax[o]] += dy[o]  for every output o
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
 import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
 
@@ -19,13 +18,7 @@ export class MaxPooling2D extends Layer {
   readonly poolSize: [number, number];
   readonly strides: [number, number];
   readonly padding: Padding;
-  private geometry!: WindowGeometry;
-  /** Height and width of the input as stored: inputShape's, or the region read (useCroppedInput). */
-  private stored: [number, number] = [0, 0];
-  /** The input is ReLU outputs and backward returns dL/dz before that ReLU (takeOverReluBackward). */
-  private beforeRelu = false;
-  /** The layer before already pooled (poolDoneBefore): this one passes values and gradients through. */
-  private passThrough = false;
+  geometry!: WindowGeometry;
   private y = 0;
   private argmax = 0; // i32: for each output, the flat index of the input element that won
   private dx = 0;
@@ -45,72 +38,28 @@ export class MaxPooling2D extends Layer {
     if (this.geometry.outH <= 0 || this.geometry.outW <= 0) {
       throw this.shapeError(`at least ${ph}x${pw} pixels for a ${ph}x${pw} 'valid' pool`, inputShape);
     }
-    this.stored = [h, w];
     return [this.geometry.outH, this.geometry.outW, c];
   }
 
-  override inputRegionRead(): [number, number] | null {
-    if (this.padding !== 'valid') return null;
-    const [h, w] = this.inputShape;
-    const { outH, outW } = this.geometry;
-    const read: [number, number] = [(outH - 1) * this.strides[0] + this.poolSize[0], (outW - 1) * this.strides[1] + this.poolSize[1]];
-    return read[0] < h || read[1] < w ? read : null;
-  }
-
-  override useCroppedInput(height: number, width: number): void {
-    this.stored = [height, width];
-  }
-
-  override get tilingPool(): [number, number] | null {
-    const [ph, pw] = this.poolSize;
-    return this.padding === 'valid' && this.strides[0] === ph && this.strides[1] === pw ? [ph, pw] : null;
-  }
-
-  override poolDoneBefore(): void {
-    this.passThrough = true;
-  }
-
-  override takeOverReluBackward(): boolean {
-    this.beforeRelu = true;
-    return true;
-  }
-
   allocate(capacity: number, needInputGrad: boolean): void {
-    if (this.passThrough) return;
-    const arena = this.backend.arena;
     const outSize = capacity * product(this.outputShape);
-    this.y = arena.allocF32(outSize);
-    this.argmax = arena.allocI32(outSize);
-    this.dx = needInputGrad ? arena.allocF32(capacity * this.storedInputSize()) : -1;
+    this.y = this.allocF32(outSize, 'output');
+    this.argmax = this.backend.arena.allocI32(outSize, `${this.name} argmax`);
+    this.dx = needInputGrad ? this.allocF32(capacity * product(this.inputShape), 'dL/dx') : -1;
   }
 
   forward(x: number, batch: number): number {
-    if (this.passThrough) return x;
-    const [h, w] = this.stored;
-    const c = this.inputShape[2];
+    const [h, w, c] = this.inputShape;
     const { outH, outW, padTop, padLeft } = this.geometry;
     this.kernels.maxPoolForward(x, this.y, this.argmax, batch, h, w, c,
-      this.poolSize[0], this.poolSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW, this.beforeRelu ? 1 : 0);
+      this.poolSize[0], this.poolSize[1], this.strides[0], this.strides[1], padTop, padLeft, outH, outW, 0);
     return this.y;
   }
 
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     if (!needInputGrad) return -1;
-    if (this.passThrough) return dy;
-    const [h, w] = this.stored;
-    const { outH, outW } = this.geometry;
-    const [ph, pw] = this.poolSize;
-    if (this.tilingPool) {
-      // Windows side by side (the usual 2x2 pool): each input cell in at most one, dx in one pass.
-      this.kernels.maxPoolBackwardWindows(dy, this.argmax, this.dx, batch, h, w, this.inputShape[2], ph, pw, outH, outW);
-    } else {
-      this.kernels.maxPoolBackward(dy, this.argmax, this.dx, batch * product(this.outputShape), batch * this.storedInputSize());
-    }
+    this.kernels.maxPoolBackward(dy, this.argmax, this.dx, batch * product(this.outputShape), batch * product(this.inputShape));
     return this.dx;
-  }
-
-  private storedInputSize(): number {
-    return this.stored[0] * this.stored[1] * this.inputShape[2];
   }
 
   getConfig(): Record<string, unknown> {

@@ -1,11 +1,14 @@
 // Sequential: a stack of layers, trained by hand-written backpropagation.
 //
 // One training step on a batch of B samples:
-//   forward   x → layer 1 → … → layer n → p = softmax(z)
-//   loss      L = −(1/B) Σ_b log p[b, label_b]
-//   backward  dL/dz = (p − onehot)/B, then each layer, last to first, turns dL/dy into dL/dx
-//             and fills its parameter gradients
+//   forward   x → layer 1 → … → layer n → ŷ
+//   loss      L = mean over the batch of loss(ŷ_b, y_b)   (see losses.ts)
+//   backward  dL/dŷ from the loss, then each layer, last to first, turns dL/dy into dL/dx and
+//             fills its parameter gradients
 //   update    the optimizer moves every parameter using its gradient
+//
+// The layers run as written (`optimize: false`) or as rewritten by the fast pass (src/fast/), which
+// replaces some of them with faster layers computing the same thing over the same parameters.
 //
 // Memory: at build, every parameter gets its place in one contiguous block (and its gradient in
 // another), so the optimizer updates them all in one kernel call. The first time a batch size is
@@ -15,11 +18,12 @@ import { Tensor } from '../tensor.ts';
 import { Random } from '../random.ts';
 import { Layer, product, type Param, type ParamSpec, type Shape } from '../layers/layer.ts';
 import { Dropout } from '../layers/dropout.ts';
-import { Flatten } from '../layers/flatten.ts';
+import { optimizeLayers } from '../fast/optimize.ts';
+import { CrossEntropy, type LossName } from '../losses.ts';
 import type { Optimizer } from '../optimizers/optimizer.ts';
+import { saveModel } from './serialization.ts';
 import { formatSummary } from './summary.ts';
 
-export type LossName = 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy';
 export type Labels = Uint8Array | Int32Array | readonly number[] | Tensor;
 
 export interface SequentialOptions {
@@ -29,11 +33,14 @@ export interface SequentialOptions {
   /** Threads for the WASM kernels, the calling one included (default: ENGINE_THREADS, else 1). */
   threads?: number | 'all';
   name?: string;
+  /** Run the fast pass's layers (default) or the textbook layers alone (false); results agree up to float rounding. */
+  optimize?: boolean;
 }
 
 export interface CompileArgs {
   optimizer: Optimizer;
-  loss: LossName;
+  /** A loss name, or a loss object such as `new CrossEntropy('sparseCategoricalCrossentropy', { fromLogits: true })`. */
+  loss: LossName | CrossEntropy;
   metrics?: string[];
 }
 
@@ -85,8 +92,10 @@ interface Plan {
   capacity: number;
   input: number;
   labels: number; // i32
+  /** dL/dŷ, where backpropagation starts. */
+  dPred: number;
+  /** softmax of the outputs, for a loss from logits. */
   probs: number;
-  dLogits: number;
   predicted: number; // i32
   /** Per layer, whether its backward must return dL/dx (see needsInputGrad), as its buffers were planned. */
   needInputGrad: boolean[];
@@ -100,7 +109,9 @@ export class Sequential {
   /** Set to true (from a callback or a signal handler) to end `fit` after the current batch. */
   stopTraining = false;
   optimizer: Optimizer | null = null;
-  loss: LossName | null = null;
+  loss: CrossEntropy | null = null;
+  /** Whether the fast pass rewrites the layers (see src/fast/optimize.ts). */
+  readonly optimize: boolean;
 
   private built = false;
   private readonly rng: Random;
@@ -108,12 +119,15 @@ export class Sequential {
   private paramGrads = 0;
   private paramSize = 0;
   private plan: Plan | null = null;
+  /** The layers that run: `layers` as the fast pass rewrote them, or `layers` themselves. */
+  private steps: Layer[] = [];
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.rng = new Random(this.seed);
     this.backend = getBackend(options.backend ?? 'wasm', { threads: options.threads });
     this.name = options.name ?? 'sequential';
+    this.optimize = options.optimize ?? true;
     for (const layer of layers) this.add(layer);
   }
 
@@ -126,6 +140,11 @@ export class Sequential {
       throw new Error(`${this.name}: only the first layer takes an inputShape (${layer.className} was given one)`);
     }
     this.layers.push(layer);
+  }
+
+  /** The layers that run: the fast pass's rewrite of `layers`, or `layers` themselves with `optimize: false`. */
+  get runLayers(): readonly Layer[] {
+    return this.ensureBuilt().steps;
   }
 
   get inputShape(): Shape {
@@ -150,21 +169,6 @@ export class Sequential {
       specs.push(layer.build(shape, this.backend));
       shape = layer.outputShape;
     }
-    // The layer that reads the images themselves may skip their zero pixels (a Dense does).
-    // A layer that reads only part of its input (a 'valid' pool of an odd-sized image) lets the layer
-    // before it compute just that part: the convnet's second convolution then skips the 21 of its
-    // 121 output positions that its pool never reads.
-    // A max pool over ReLU outputs does the ReLU's backward as part of its own; and the convnet's
-    // first convolution pools its output itself, never storing it.
-    this.layers.find((layer) => !(layer instanceof Flatten))?.readsModelInput();
-    for (let i = 1; i < this.layers.length; i++) {
-      const [before, layer] = [this.layers[i - 1], this.layers[i]];
-      const region = layer.inputRegionRead();
-      if (region && before.cropOutput(...region)) layer.useCroppedInput(...region);
-      if (before.endsInRelu && layer.takeOverReluBackward()) before.skipReluBackward();
-      const pool = layer.tilingPool;
-      if (pool && before.fusePool(...pool)) layer.poolDoneBefore();
-    }
     this.allocateParams(specs.flat().map((s) => product(s.shape)));
     const initRng = this.rng.fork();
     let offset = 0;
@@ -178,27 +182,19 @@ export class Sequential {
       });
       if (layer instanceof Dropout) layer.setRandom(this.rng.fork());
     });
+    this.steps = this.optimize ? optimizeLayers(this.layers, this.backend) : this.layers;
     this.built = true;
     return this;
   }
 
   compile(args: CompileArgs): void {
     this.ensureBuilt();
-    if (args.loss !== 'sparseCategoricalCrossentropy' && args.loss !== 'categoricalCrossentropy') {
-      throw new Error(`compile: unsupported loss "${args.loss}" (supported: sparseCategoricalCrossentropy, categoricalCrossentropy)`);
-    }
+    const loss = args.loss instanceof CrossEntropy ? args.loss : lossByName(args.loss);
     for (const metric of args.metrics ?? []) {
       if (metric !== 'accuracy' && metric !== 'acc') throw new Error(`compile: unsupported metric "${metric}" (supported: accuracy)`);
     }
-    const last = this.layers[this.layers.length - 1];
-    if (!last.endsInSoftmax) {
-      throw new Error(
-        `compile: ${args.loss} expects the model to end in a softmax (Dense with activation 'softmax' ` +
-          `or a Softmax layer); the last layer is ${last.name} (${last.className})`,
-      );
-    }
     this.optimizer = args.optimizer;
-    this.loss = args.loss;
+    this.loss = loss;
     args.optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.paramSize });
   }
 
@@ -319,20 +315,18 @@ export class Sequential {
 
   /** Mean loss and accuracy over a dataset, in inference mode (dropout off). */
   evaluate(x: Tensor, y: Labels, args: { batchSize?: number } = {}): { loss: number; accuracy: number } {
-    this.ensureCompiled('evaluate');
+    const { loss } = this.ensureCompiled('evaluate');
     const labels = this.checkData('evaluate', x, y);
     const plan = this.ensurePlan(args.batchSize ?? 128);
     const arena = this.backend.arena;
-    const k = this.backend.kernels;
-    const last = this.layers[this.layers.length - 1];
     const classes = product(this.outputShape);
     let lossSum = 0;
     let correct = 0;
     this.forEachBatch(x, plan, (start, batch) => {
-      this.forward(plan.input, batch, false);
+      const output = this.forward(plan.input, batch, false);
       arena.i32.set(labels.subarray(start, start + batch), plan.labels >> 2);
-      lossSum += k.softmaxCrossEntropy(last.softmaxLogits(), plan.labels, plan.probs, plan.dLogits, batch, classes, 0);
-      correct += this.countCorrect(plan, batch);
+      lossSum += loss.compute(this.backend, output, plan.labels, plan.dPred, plan.probs, batch, classes, 0);
+      correct += this.countCorrect(plan, output, batch);
     });
     const n = x.shape[0];
     return { loss: lossSum / n, accuracy: correct / n };
@@ -394,20 +388,15 @@ export class Sequential {
   }
 
   async save(dir: string): Promise<void> {
-    const { saveModel } = await import('./serialization.ts');
     await saveModel(this, dir);
   }
 
   // ---- the training step ----
 
   private trainStep(plan: Plan, batch: number, optimizer: Optimizer, epoch: number, step: number): { loss: number; correct: number } {
-    const k = this.backend.kernels;
-    const layers = this.layers;
-    const last = layers[layers.length - 1];
-    const classes = product(this.outputShape);
-    this.forward(plan.input, batch, true);
-    // Softmax and cross-entropy together: dL/dz = (p − onehot)/B, no softmax Jacobian needed.
-    const lossSum = k.softmaxCrossEntropy(last.softmaxLogits(), plan.labels, plan.probs, plan.dLogits, batch, classes, 1 / batch);
+    const layers = this.steps;
+    const output = this.forward(plan.input, batch, true);
+    const lossSum = this.loss!.compute(this.backend, output, plan.labels, plan.dPred, plan.probs, batch, product(this.outputShape), 1 / batch);
     const loss = lossSum / batch;
     if (!Number.isFinite(loss)) {
       throw new Error(
@@ -416,10 +405,13 @@ export class Sequential {
       );
     }
     const needInputGrad = plan.needInputGrad;
-    let dy = last.backwardFromLogits(plan.dLogits, batch, needInputGrad[layers.length - 1]);
-    for (let i = layers.length - 2; i >= 0 && needInputGrad[i + 1]; i--) dy = layers[i].backward(dy, batch, needInputGrad[i]);
+    let dy = plan.dPred;
+    for (let i = layers.length - 1; i >= 0; i--) {
+      dy = layers[i].backward(dy, batch, needInputGrad[i]);
+      if (!needInputGrad[i]) break;
+    }
     optimizer.step();
-    return { loss, correct: this.countCorrect(plan, batch) };
+    return { loss, correct: this.countCorrect(plan, output, batch) };
   }
 
   /**
@@ -429,7 +421,7 @@ export class Sequential {
    */
   private needsInputGrad(): boolean[] {
     let paramsBelow = false;
-    return this.layers.map((layer) => {
+    return this.steps.map((layer) => {
       const need = paramsBelow;
       paramsBelow ||= layer.params.length > 0;
       return need;
@@ -437,12 +429,12 @@ export class Sequential {
   }
 
   private forward(x: number, batch: number, training: boolean): number {
-    for (const layer of this.layers) x = layer.forward(x, batch, training);
+    for (const layer of this.steps) x = layer.forward(x, batch, training);
     return x;
   }
 
-  private countCorrect(plan: Plan, batch: number): number {
-    this.backend.kernels.argmaxRows(plan.probs, plan.predicted, batch, product(this.outputShape));
+  private countCorrect(plan: Plan, output: number, batch: number): number {
+    this.backend.kernels.argmaxRows(output, plan.predicted, batch, product(this.outputShape));
     const arena = this.backend.arena;
     const predicted = arena.i32At(plan.predicted, batch);
     const labels = arena.i32At(plan.labels, batch);
@@ -483,12 +475,12 @@ export class Sequential {
       capacity,
       input: arena.allocF32(capacity * product(this.inputShape)),
       labels: arena.allocI32(capacity),
+      dPred: arena.allocF32(capacity * classes),
       probs: arena.allocF32(capacity * classes),
-      dLogits: arena.allocF32(capacity * classes),
       predicted: arena.allocI32(capacity),
       needInputGrad: this.needsInputGrad(),
     };
-    this.layers.forEach((layer, i) => layer.allocate(capacity, plan.needInputGrad[i]));
+    this.steps.forEach((layer, i) => layer.allocate(capacity, plan.needInputGrad[i]));
     this.plan = plan;
     return plan;
   }
@@ -499,7 +491,7 @@ export class Sequential {
     return this.build();
   }
 
-  private ensureCompiled(what: string): { optimizer: Optimizer; loss: LossName } {
+  private ensureCompiled(what: string): { optimizer: Optimizer; loss: CrossEntropy } {
     if (!this.optimizer || !this.loss) throw new Error(`${what}: call model.compile({ optimizer, loss }) first`);
     return { optimizer: this.optimizer, loss: this.loss };
   }
@@ -520,7 +512,7 @@ export class Sequential {
   private checkData(what: string, x: Tensor, y: Labels): Int32Array {
     this.checkInput(what, x);
     const classes = product(this.outputShape);
-    const labels = this.loss === 'categoricalCrossentropy' ? oneHotToLabels(what, y, classes) : sparseLabels(what, y);
+    const labels = this.loss?.name === 'categoricalCrossentropy' ? oneHotToLabels(what, y, classes) : sparseLabels(what, y);
     if (labels.length !== x.shape[0]) {
       throw new Error(`${what}: ${x.shape[0]} samples but ${labels.length} labels`);
     }
@@ -563,6 +555,13 @@ function oneHotToLabels(what: string, y: Labels, classes: number): Int32Array {
     labels[i] = hot;
   }
   return labels;
+}
+
+function lossByName(name: string): CrossEntropy {
+  if (name !== 'sparseCategoricalCrossentropy' && name !== 'categoricalCrossentropy') {
+    throw new Error(`compile: unsupported loss "${name}" (supported: sparseCategoricalCrossentropy, categoricalCrossentropy)`);
+  }
+  return new CrossEntropy(name);
 }
 
 function positiveInt(what: string, value: number): number {
