@@ -1,5 +1,7 @@
 // Before/after training speed in one run, for a change's record:
-//   npm run bench:compare -- <git ref> [--presets mlp,cnn] [--threads 1,2] [--rounds 3]
+//   npm run bench:compare -- <git ref> [--presets mlp,cnn] [--threads 1,2] [--rounds 3] [--no-optimize]
+// (--no-optimize: the current code runs its textbook layers alone, e.g. `HEAD --no-optimize` measures
+// what the fast pass gains.)
 // Checks the ref out into a temporary git worktree (sharing this checkout's node_modules), builds
 // its WASM, then runs bench/training-run.ts (with bench/common.ts), this checkout's copy in both
 // trees so that both sides are measured the same way, alternately on the old and the current code,
@@ -22,11 +24,12 @@ const option = (name: string, fallback: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : fallback;
 };
-const ref = argv.find((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
+const ref = argv.find((a, i) => !a.startsWith('--') && !(argv[i - 1]?.startsWith('--') && argv[i - 1] !== '--no-optimize'));
 if (!ref) throw new Error('usage: npm run bench:compare -- <git ref> [--presets mlp,cnn] [--threads 1,2] [--rounds 3]');
 const presets = option('presets', 'mlp,cnn').split(',');
 const threadCounts = option('threads', '1,2').split(',').map(Number);
 const rounds = Number(option('rounds', '3'));
+const textbookAfter = argv.includes('--no-optimize');
 
 const git = (...args: string[]) => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' }).trim();
 const before = git('rev-parse', '--short', ref);
@@ -38,11 +41,12 @@ try {
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
   for (const file of ['bench/training-run.ts', 'bench/common.ts']) copyFileSync(path.join(ROOT, file), path.join(tree, file));
   execFileSync('npm', ['run', 'build'], { cwd: tree, stdio: 'ignore' });
-  console.log(`before = ${before} (worktree ${tree}), after = ${after}; ${rounds} rounds, relaxed SIMD`);
+  console.log(`before = ${before} (worktree ${tree}), after = ${after}${textbookAfter ? ' with --no-optimize' : ''}; ${rounds} rounds, relaxed SIMD`);
 
   const run = (dir: string, preset: string, threads: number): number => {
     const steps = preset === 'mlp' ? 200 : 40;
-    const out = execFileSync(TSX, [path.join(dir, 'bench/training-run.ts'), '--preset', preset, '--steps', String(steps), '--repeats', '3'], {
+    const textbook = dir === ROOT && textbookAfter ? ['--no-optimize'] : [];
+    const out = execFileSync(TSX, [path.join(dir, 'bench/training-run.ts'), '--preset', preset, '--steps', String(steps), '--repeats', '3', ...textbook], {
       cwd: dir,
       // Both trees read the same MNIST, by absolute path (the old tree runs in its own folder).
       env: { ...process.env, ENGINE_SIMD: 'relaxed', ENGINE_THREADS: String(threads), MNIST_DIR: path.resolve(MNIST_DIR) },
@@ -69,8 +73,8 @@ try {
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   const date = new Date();
-  const file = path.join(RESULTS_DIR, `compare-${before}-${date.toISOString().slice(0, 10)}.json`);
-  const json = JSON.stringify({ bench: 'compare', date: date.toISOString(), before, after, loadAverage: os.loadavg(), rows }, null, 2) + '\n';
+  const file = path.join(RESULTS_DIR, `compare-${before}${textbookAfter ? '-no-optimize' : ''}-${date.toISOString().slice(0, 10)}.json`);
+  const json = JSON.stringify({ bench: 'compare', date: date.toISOString(), before, after, afterOptimized: !textbookAfter, loadAverage: os.loadavg(), rows }, null, 2) + '\n';
   writeFileSync(`${file}.tmp-${process.pid}`, json);
   renameSync(`${file}.tmp-${process.pid}`, file);
   console.log(`wrote ${file}`);

@@ -82,7 +82,7 @@ async function main(args: string[]): Promise<void> {
   const flags = argv.filter((a) => a.startsWith('--'));
   const names = argv.filter((a) => !a.startsWith('--'));
   for (const f of flags) {
-    if (!['--quick', '--list', '--peers'].includes(f)) throw new Error(`unknown option ${f} (options: --quick, --list, --peers, --rounds N)`);
+    if (!['--quick', '--list', '--peers', '--no-optimize'].includes(f)) throw new Error(`unknown option ${f} (options: --quick, --list, --peers, --no-optimize, --rounds N)`);
   }
   if (flags.includes('--list')) {
     for (const b of BENCHES) console.log(`${b.name.padEnd(10)} ${b.description}`);

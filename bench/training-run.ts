@@ -1,6 +1,7 @@
 // One training-throughput measurement in a fresh process (so the SIMD build, the thread count and
 // the peak RSS belong to this configuration alone). Prints one JSON line.
-//   tsx bench/training-run.ts --preset cnn --steps 30 [--repeats 3]   (ENGINE_SIMD / ENGINE_THREADS choose the build)
+//   tsx bench/training-run.ts --preset cnn --steps 30 [--repeats 3] [--no-optimize]
+//   (ENGINE_SIMD / ENGINE_THREADS choose the build; --no-optimize runs the textbook layers alone)
 import { Adam, Tensor } from '../src/index.ts';
 import { PRESETS, type PresetName } from '../src/cli/presets.ts';
 import { loadMnist } from '../src/data/mnist.ts';
@@ -26,7 +27,8 @@ const y = train.labels;
 
 const repeats = Number(arg('repeats', '3'));
 
-const model = PRESETS[preset].build(1);
+const optimize = !process.argv.includes('--no-optimize');
+const model = PRESETS[preset].build(1, { optimize });
 model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
 // One fit of 1 + repeats passes over the steps: the first is warm-up (memory plan, V8 tiers) and
 // carries fit's one-time copy of the training set into WASM memory, which a real run pays once for
@@ -61,6 +63,7 @@ const predictSeconds = (performance.now() - p0) / 1000;
 
 console.log(JSON.stringify({
   preset,
+  optimize,
   simd: model.backend.flavor,
   threads: Number(process.env.ENGINE_THREADS ?? 1),
   steps,

@@ -14,6 +14,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = `${ROOT}node_modules/.bin/tsx`;
 const PEERS = fileURLToPath(new URL('../../shared/peers/', import.meta.url));
 const TFJS_DIR = process.env.TFJS_DIR ?? '/tmp/peers-tfjs';
+/** `npm run bench -- training --no-optimize`: our rows run the textbook layers alone (no fast pass). */
+const OPTIMIZE_FLAG = process.argv.includes('--no-optimize') ? ['--no-optimize'] : [];
 
 /**
  * Rounds (`--rounds N`, default 3): every engine is measured once per round, engines in turn, and
@@ -54,7 +56,7 @@ function ours(preset: string, simd: string, threads: number, steps: number): Eng
   return {
     name: `ours ${simd} ${threads}T`,
     measure: () => {
-      const out = execFileSync(TSX, [`${ROOT}bench/training-run.ts`, '--preset', preset, '--steps', String(steps), '--repeats', '3'], {
+      const out = execFileSync(TSX, [`${ROOT}bench/training-run.ts`, '--preset', preset, '--steps', String(steps), '--repeats', '3', ...OPTIMIZE_FLAG], {
         env: { ...process.env, ENGINE_SIMD: simd, ENGINE_THREADS: String(threads), MNIST_DIR },
         encoding: 'utf8',
       });
