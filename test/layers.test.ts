@@ -1,5 +1,5 @@
 // Every layer's forward and backward pass against TensorFlow.js's values for the same inputs
-// (../shared/fixtures/layer-gradients.json), on both backends.
+// (test/fixtures/layer-gradients.json), on both backends.
 import { describe, expect, it } from 'vitest';
 import { Dense, Conv2D, MaxPooling2D, ReLU, Softmax, CrossEntropy } from '../src/index.ts';
 import type { Layer } from '../src/layers/layer.ts';

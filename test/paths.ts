@@ -1,6 +1,6 @@
-// Where the tests find the shared data: ../shared beside the checkout (as in CI), or MNIST_DIR.
+// Where the tests find their data: the TF.js fixtures in test/fixtures/, and MNIST where `train`
+// looks for it (MNIST_DIR, else data/mnist).
 import { fileURLToPath } from 'node:url';
 
-export const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
-export const FIXTURES = `${SHARED}fixtures/`;
-export const MNIST_DIR = process.env.MNIST_DIR ?? `${SHARED}data/mnist`;
+export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+export const MNIST_DIR = process.env.MNIST_DIR ?? fileURLToPath(new URL('../data/mnist', import.meta.url));
