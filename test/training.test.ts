@@ -212,3 +212,28 @@ describe('guard rails', () => {
     expect(model.getWeights().map((w) => Array.from(w.data))).toEqual(before);
   });
 });
+
+describe('refusals by name', () => {
+  it('unknown or misspelt options of layers, models, compile, fit and optimizers are refused, naming them', async () => {
+    expect(() => new Dense({ units: 3, kernelInitializer: 'heNormal' } as never)).toThrow(/Dense: unknown option "kernelInitializer"; the options are name, inputShape, units, activation, useBias/);
+    expect(() => new Conv2D({ filters: 2, kernelSize: 3, stride: 2 } as never)).toThrow(/Conv2D: unknown option "stride" \(did you mean "strides"\?\)/);
+    expect(() => new Sequential([], { sed: 1 } as never)).toThrow(/Sequential: unknown option "sed" \(did you mean "seed"\?\)/);
+    expect(() => new Adam({ lr: 0.1 } as never)).toThrow(/Adam: unknown option "lr"/);
+    const model = mlp(1);
+    expect(() => model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy', metric: ['accuracy'] } as never)).toThrow(/compile: unknown option "metric" \(did you mean "metrics"\?\)/);
+    model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    await expect(model.fit(Tensor.zeros([2, 2]), [0, 1], { epohcs: 3 } as never)).rejects.toThrow(/fit: unknown option "epohcs" \(did you mean "epochs"\?\)/);
+  });
+
+  it('a label of 2**32 + 1 is out of range, not wrapped to 1', async () => {
+    const model = mlp(1);
+    model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    await expect(model.fit(Tensor.zeros([2, 2]), [0, 2 ** 32 + 1])).rejects.toThrow(/label 4294967297 at index 1 is out of range 0-2/);
+  });
+
+  it('predict refuses a plain array and NaN inputs, saying what is wrong', () => {
+    const model = mlp(1);
+    expect(() => model.predict([[0, 1]] as never)).toThrow(/predict: the input must be a Tensor \(Tensor.from\(data, shape\)\), got an array/);
+    expect(() => model.predict(Tensor.from([0, 1, NaN, 2], [2, 2]))).toThrow(/predict: input value NaN at flat index 2 \(sample 1\)/);
+  });
+});

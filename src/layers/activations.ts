@@ -4,6 +4,7 @@
 //   linear:   y = z                                  dz = dy
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
 import type { Kernels } from '../backend/kernels.ts';
+import { checkOptions, LAYER_OPTIONS } from '../options.ts';
 
 export type ActivationName = 'linear' | 'relu' | 'softmax';
 
@@ -69,6 +70,7 @@ export class ReLU extends ActivationLayer {
 
   constructor(args: LayerArgs = {}) {
     super(args);
+    checkOptions('ReLU', args, LAYER_OPTIONS);
   }
 
   getConfig(): Record<string, unknown> {
@@ -84,6 +86,7 @@ export class Softmax extends ActivationLayer {
   /** `axis`: only the last one; -1, or as TF.js writes it counting the batch axis (1 for [batch, classes]). */
   constructor(args: LayerArgs & { axis?: number } = {}) {
     super(args);
+    checkOptions('Softmax', args, [...LAYER_OPTIONS, 'axis']);
     this.axis = args.axis ?? -1;
   }
 

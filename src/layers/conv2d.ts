@@ -12,6 +12,7 @@ import { activationBackward, activationForward, checkActivation, type Activation
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
 import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
 import { matmul, matrix, T } from './matmul.ts';
+import { checkOptions, LAYER_OPTIONS } from '../options.ts';
 
 export interface Conv2DArgs extends LayerArgs {
   filters: number;
@@ -43,6 +44,7 @@ export class Conv2D extends Layer {
 
   constructor(args: Conv2DArgs) {
     super(args);
+    checkOptions('Conv2D', args, [...LAYER_OPTIONS, 'filters', 'kernelSize', 'strides', 'padding', 'activation', 'useBias']);
     if (!Number.isInteger(args.filters) || args.filters <= 0) {
       throw new Error(`Conv2D: filters must be a positive integer, got ${args.filters}`);
     }

@@ -10,6 +10,7 @@ import { Layer, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { activationBackward, activationForward, checkActivation, type ActivationName } from './activations.ts';
 import { glorotUniform, zeros, GLOROT_UNIFORM_CONFIG, ZEROS_CONFIG } from './initializers.ts';
 import { matmul, matrix, T } from './matmul.ts';
+import { checkOptions, LAYER_OPTIONS } from '../options.ts';
 
 export interface DenseArgs extends LayerArgs {
   units: number;
@@ -31,6 +32,7 @@ export class Dense extends Layer {
 
   constructor(args: DenseArgs) {
     super(args);
+    checkOptions('Dense', args, [...LAYER_OPTIONS, 'units', 'activation', 'useBias']);
     if (!Number.isInteger(args.units) || args.units <= 0) {
       throw new Error(`Dense: units must be a positive integer, got ${args.units}`);
     }

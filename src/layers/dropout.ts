@@ -3,6 +3,7 @@
 // Backward: dx = dy ⊙ m, the same mask.
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
 import { Random } from '../random.ts';
+import { checkOptions, LAYER_OPTIONS } from '../options.ts';
 
 export interface DropoutArgs extends LayerArgs {
   rate: number;
@@ -22,6 +23,7 @@ export class Dropout extends Layer {
 
   constructor(args: DropoutArgs) {
     super(args);
+    checkOptions('Dropout', args, [...LAYER_OPTIONS, 'rate', 'seed']);
     if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`Dropout: rate must be in [0, 1), got ${args.rate}`);
     this.rate = args.rate;
     this.seed = args.seed;

@@ -5,6 +5,7 @@
 // records each winner's position (argmax); backward scatters:
 //   dx = 0,  then  dx[argmax[o]] += dy[o]  for every output o
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
+import { checkOptions, LAYER_OPTIONS } from '../options.ts';
 import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
 
 export interface MaxPooling2DArgs extends LayerArgs {
@@ -25,6 +26,7 @@ export class MaxPooling2D extends Layer {
 
   constructor(args: MaxPooling2DArgs = {}) {
     super(args);
+    checkOptions('MaxPooling2D', args, [...LAYER_OPTIONS, 'poolSize', 'strides', 'padding']);
     this.poolSize = pair('MaxPooling2D', 'poolSize', args.poolSize ?? 2);
     this.strides = pair('MaxPooling2D', 'strides', args.strides ?? this.poolSize); // Keras: strides default to poolSize
     this.padding = checkPadding('MaxPooling2D', args.padding);

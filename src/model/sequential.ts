@@ -22,6 +22,7 @@ import { optimizeLayers } from '../fast/optimize.ts';
 import { CrossEntropy, type LossName } from '../losses.ts';
 import type { Optimizer } from '../optimizers/optimizer.ts';
 import { saveModel } from './serialization.ts';
+import { checkOptions } from '../options.ts';
 import { formatSummary } from './summary.ts';
 
 export type Labels = Uint8Array | Int32Array | readonly number[] | Tensor;
@@ -123,6 +124,8 @@ export class Sequential {
   private steps: Layer[] = [];
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    checkOptions('Sequential', options, ['seed', 'backend', 'threads', 'name', 'optimize']);
+    if (!Array.isArray(layers)) throw new Error('Sequential: the first argument must be an array of layers');
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.rng = new Random(this.seed);
     this.backend = getBackend(options.backend ?? 'wasm', { threads: options.threads });
@@ -189,6 +192,7 @@ export class Sequential {
 
   compile(args: CompileArgs): void {
     this.ensureBuilt();
+    checkOptions('compile', args, ['optimizer', 'loss', 'metrics']);
     const loss = args.loss instanceof CrossEntropy ? args.loss : lossByName(args.loss);
     for (const metric of args.metrics ?? []) {
       if (metric !== 'accuracy' && metric !== 'acc') throw new Error(`compile: unsupported metric "${metric}" (supported: accuracy)`);
@@ -201,6 +205,7 @@ export class Sequential {
   /** Trains on `x` for a number of epochs; returns the per-epoch losses and accuracies. */
   async fit(x: Tensor, y: Labels, args: FitArgs = {}): Promise<History> {
     const { optimizer } = this.ensureCompiled('fit');
+    checkOptions('fit', args, ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'randomShift', 'verbose', 'onEpochEnd', 'onBatchEnd']);
     const epochs = positiveInt('fit: epochs', args.epochs ?? 1);
     const batchSize = positiveInt('fit: batchSize', args.batchSize ?? 32);
     const randomShift = args.randomShift ?? 0;
@@ -316,6 +321,7 @@ export class Sequential {
   /** Mean loss and accuracy over a dataset, in inference mode (dropout off). */
   evaluate(x: Tensor, y: Labels, args: { batchSize?: number } = {}): { loss: number; accuracy: number } {
     const { loss } = this.ensureCompiled('evaluate');
+    checkOptions('evaluate', args, ['batchSize']);
     const labels = this.checkData('evaluate', x, y);
     const plan = this.ensurePlan(args.batchSize ?? 128);
     const arena = this.backend.arena;
@@ -334,7 +340,10 @@ export class Sequential {
 
   /** The model's outputs (class probabilities for a classifier) for every sample of x. */
   predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+    checkOptions('predict', args, ['batchSize']);
     this.checkInput('predict', x);
+    const bad = x.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`predict: input value ${x.data[bad]} at flat index ${bad} (sample ${Math.floor(bad / product(this.inputShape))}); inputs must be finite numbers`);
     const plan = this.ensurePlan(args.batchSize ?? 128);
     const outSize = product(this.outputShape);
     const out = new Float32Array(x.shape[0] * outSize);
@@ -497,6 +506,9 @@ export class Sequential {
   }
 
   private checkInput(what: string, x: Tensor): void {
+    if (!(x instanceof Tensor)) {
+      throw new Error(`${what}: the input must be a Tensor (Tensor.from(data, shape)), got ${Array.isArray(x) ? 'an array' : typeof x}`);
+    }
     const expected = this.ensureBuilt().inputShape;
     const got = x.shape;
     if (got.length !== expected.length + 1 || expected.some((d, i) => d !== got[i + 1])) {
@@ -512,7 +524,7 @@ export class Sequential {
   private checkData(what: string, x: Tensor, y: Labels): Int32Array {
     this.checkInput(what, x);
     const classes = product(this.outputShape);
-    const labels = this.loss?.name === 'categoricalCrossentropy' ? oneHotToLabels(what, y, classes) : sparseLabels(what, y);
+    const labels = this.loss?.name === 'categoricalCrossentropy' ? oneHotToLabels(what, y, classes) : sparseLabels(what, y, classes);
     if (labels.length !== x.shape[0]) {
       throw new Error(`${what}: ${x.shape[0]} samples but ${labels.length} labels`);
     }
@@ -526,17 +538,19 @@ export class Sequential {
   }
 }
 
-function sparseLabels(what: string, y: Labels): Int32Array {
+function sparseLabels(what: string, y: Labels, classes: number): Int32Array {
   if (y instanceof Tensor) {
     if (y.shape.length !== 1) throw new Error(`${what}: sparse labels must be one class index per sample, got shape [${y.shape.join(', ')}]`);
     y = Array.from(y.data);
   }
-  const labels = Int32Array.from(y as ArrayLike<number>);
-  for (let i = 0; i < labels.length; i++) {
-    const v = (y as ArrayLike<number>)[i];
+  const values = y as ArrayLike<number>;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (!Number.isInteger(v)) throw new Error(`${what}: label ${v} at index ${i} is not a class index`);
+    // Checked here, before Int32Array would wrap 2**32 + 1 to 1.
+    if (v < 0 || v >= classes) throw new Error(`${what}: label ${v} at index ${i} is out of range 0-${classes - 1}`);
   }
-  return labels;
+  return Int32Array.from(values);
 }
 
 /** Categorical cross-entropy takes one-hot rows; the fused kernel wants the hot index. */

@@ -1,6 +1,7 @@
 // Adam (Kingma & Ba), with TF.js's update rule. At step t:
 //   m ← β1·m + (1 − β1)·g          v ← β2·v + (1 − β2)·g²
 //   w ← w − lr · (m / (1 − β1ᵗ)) / (sqrt(v / (1 − β2ᵗ)) + ε)
+import { checkOptions } from '../options.ts';
 import { Optimizer, checkFraction, checkPositive, type ParameterBlock } from './optimizer.ts';
 
 export interface AdamArgs {
@@ -24,6 +25,7 @@ export class Adam extends Optimizer {
 
   constructor(args: AdamArgs = {}) {
     super();
+    checkOptions('Adam', args, ['learningRate', 'beta1', 'beta2', 'epsilon']);
     this.learningRate = checkPositive('Adam', 'learningRate', args.learningRate ?? 0.001);
     this.beta1 = checkFraction('Adam', 'beta1', args.beta1 ?? 0.9);
     this.beta2 = checkFraction('Adam', 'beta2', args.beta2 ?? 0.999);

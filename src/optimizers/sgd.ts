@@ -1,6 +1,7 @@
 // Stochastic gradient descent, as Keras defines it:
 //   plain:     w ← w − lr·g
 //   momentum:  v ← μ·v − lr·g;  w ← w + v            (nesterov: w ← w + μ·v − lr·g)
+import { checkOptions } from '../options.ts';
 import { Optimizer, checkFraction, checkPositive, type ParameterBlock } from './optimizer.ts';
 
 export interface SGDArgs {
@@ -18,6 +19,7 @@ export class SGD extends Optimizer {
 
   constructor(args: SGDArgs = {}) {
     super();
+    checkOptions('SGD', args, ['learningRate', 'momentum', 'nesterov']);
     this.learningRate = checkPositive('SGD', 'learningRate', args.learningRate ?? 0.01);
     this.momentum = checkFraction('SGD', 'momentum', args.momentum ?? 0);
     this.nesterov = args.nesterov ?? false;
