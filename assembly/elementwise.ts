@@ -5,14 +5,11 @@
 // Hot loops take 4 floats at a time as one f32x4 (v128.load/store accept unaligned addresses)
 // and finish with a scalar tail. No allocation, no globals: safe to call from several threads.
 // No relaxed-SIMD instructions here, so the plain and relaxed builds give bit-identical results.
+import { bytesOf } from './common';
 
 /** Bytes covered by the f32x4 part of an n-float loop (n rounded down to a multiple of 4). */
 @inline function vecBytes(n: i32): usize {
   return <usize>(n & ~3) << 2;
-}
-
-@inline function bytesOf(n: i32): usize {
-  return <usize>n << 2;
 }
 
 /** Horizontal max of the 4 lanes (NaN propagates, like f32.max). */
