@@ -5,11 +5,7 @@
 // and kernel row the kw·c values of a cols row come from ONE contiguous run of x (clipped at the
 // left/right image border, zeros outside). The kernels copy or add those runs 4 floats at a time.
 // No allocation, no globals: safe to call from several threads.
-import { madd } from './madd';
-
-@inline function bytesOf(n: i32): usize {
-  return <usize>n << 2;
-}
+import { bytesOf, madd } from './common';
 
 /** dst[0..bytes) = src[0..bytes) (f32 runs; bytes a multiple of 4). */
 @inline function copyRun(dst: usize, src: usize, bytes: usize): void {

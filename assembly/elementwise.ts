@@ -5,14 +5,11 @@
 // Hot loops take 4 floats at a time as one f32x4 (v128.load/store accept unaligned addresses)
 // and finish with a scalar tail. No allocation, no globals: safe to call from several threads.
 // No relaxed-SIMD instructions here, so the plain and relaxed builds give bit-identical results.
+import { bytesOf } from './common';
 
 /** Bytes covered by the f32x4 part of an n-float loop (n rounded down to a multiple of 4). */
 @inline function vecBytes(n: i32): usize {
   return <usize>(n & ~3) << 2;
-}
-
-@inline function bytesOf(n: i32): usize {
-  return <usize>n << 2;
 }
 
 /** Horizontal max of the 4 lanes (NaN propagates, like f32.max). */
@@ -27,34 +24,7 @@
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-// ---- Bias and activations ----
-
-/** x[r,c] += bias[c] */
-export function biasAdd(x: usize, bias: usize, rows: i32, cols: i32): void {
-  const rowBytes = bytesOf(cols);
-  const vecEnd = vecBytes(cols);
-  for (let r = 0; r < rows; r++) {
-    const row = x + <usize>r * rowBytes;
-    let i: usize = 0;
-    for (; i < vecEnd; i += 16) v128.store(row + i, f32x4.add(v128.load(row + i), v128.load(bias + i)));
-    for (; i < rowBytes; i += 4) store<f32>(row + i, load<f32>(row + i) + load<f32>(bias + i));
-  }
-}
-
-/** x[r,c] = max(0, x[r,c] + bias[c]) */
-export function biasRelu(x: usize, bias: usize, rows: i32, cols: i32): void {
-  const zero = f32x4.splat(0);
-  const rowBytes = bytesOf(cols);
-  const vecEnd = vecBytes(cols);
-  for (let r = 0; r < rows; r++) {
-    const row = x + <usize>r * rowBytes;
-    let i: usize = 0;
-    for (; i < vecEnd; i += 16) {
-      v128.store(row + i, f32x4.max(f32x4.add(v128.load(row + i), v128.load(bias + i)), zero));
-    }
-    for (; i < rowBytes; i += 4) store<f32>(row + i, max<f32>(load<f32>(row + i) + load<f32>(bias + i), 0));
-  }
-}
+// ---- Activations and the bias gradient ----
 
 /** y[i] = max(0, x[i]); y may equal x. (NaN stays NaN, as with Math.max.) */
 export function relu(x: usize, y: usize, n: i32): void {
@@ -271,16 +241,6 @@ export function dropoutMask(mask: usize, n: i32, rate: f32, scale: f32, seed: i3
     const u = <f32>(x >>> 8) * (1.0 / 16777216.0);
     store<f32>(mask + bytesOf(i), u < rate ? 0 : scale);
   }
-}
-
-/** x[i] *= alpha */
-export function scale(x: usize, n: i32, alpha: f32): void {
-  const av = f32x4.splat(alpha);
-  const bytes = bytesOf(n);
-  const vecEnd = vecBytes(n);
-  let i: usize = 0;
-  for (; i < vecEnd; i += 16) v128.store(x + i, f32x4.mul(v128.load(x + i), av));
-  for (; i < bytes; i += 4) store<f32>(x + i, load<f32>(x + i) * alpha);
 }
 
 /** y[i] += alpha · x[i] */

@@ -43,7 +43,7 @@
 // (memory.data, below heapBase()). The contract kernels use slot 0; gemmStridedAt below takes
 // the slot, so threads can compute bands of one product concurrently, each in its own slot
 // (a slot >= GEMM_SLOTS lies above the static ones and must be reserved by the caller).
-import { madd } from './madd';
+import { madd } from './common';
 
 const MR: i32 = 8;
 const NR: i32 = 6;

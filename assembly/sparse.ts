@@ -13,7 +13,7 @@
 // Each output is a sum over entries in a fixed order, so the result is the dense product's up to
 // rounding (adding an exact 0·w changes nothing) and the same whichever thread computes it. No
 // allocation; the only static data is a read-only table: safe to call from several threads.
-import { madd } from './madd';
+import { madd } from './common';
 
 // For each 4-bit mask of nonzero lanes, the i8x16.swizzle that moves those lanes (4 bytes each) to
 // the front, in order; 255 selects a zero byte.

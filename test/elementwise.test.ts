@@ -19,22 +19,6 @@ function withSpecials(x: Float32Array): Float32Array {
 const PAIRS = SIZES.flatMap((rows) => SIZES.map((cols) => [rows, cols] as const));
 
 describe.each(wasm)('$name WASM build vs reference', ({ kernels }) => {
-  test('biasAdd and biasRelu (exact)', () => {
-    const rand = rng(1);
-    for (const [rows, cols] of PAIRS) {
-      const bufs = new Buffers(arena);
-      const x = uniform(rand, rows * cols), bias = uniform(rand, cols);
-      const pb = bufs.f32(cols, bias);
-      for (const name of ['biasAdd', 'biasRelu'] as const) {
-        const xr = bufs.f32(rows * cols, x), xw = bufs.f32(rows * cols, x);
-        reference[name](xr, pb, rows, cols);
-        kernels[name](xw, pb, rows, cols);
-        expectExact(bufs.read(xw, rows * cols), bufs.read(xr, rows * cols), `${name} ${rows}x${cols}`);
-      }
-      bufs.done();
-    }
-  });
-
   test('relu (exact, NaN propagates, y may equal x)', () => {
     const rand = rng(2);
     for (const n of SIZES) {
@@ -269,19 +253,11 @@ describe.each(wasm)('$name WASM build vs reference', ({ kernels }) => {
     }
   });
 
-  test('scale and axpy', () => {
+  test('axpy', () => {
     const rand = rng(10);
     for (const n of SIZES) {
       const bufs = new Buffers(arena);
       const x = uniform(rand, n), y = uniform(rand, n), alpha = -0.37;
-      const xr = bufs.f32(n, x), xw = bufs.f32(n, x);
-      reference.scale(xr, n, alpha);
-      kernels.scale(xw, n, alpha);
-      // The WASM kernel receives alpha as float32 (one more rounding than the reference's float64).
-      expectClose(bufs.read(xw, n), bufs.read(xr, n), { rtol: 3 * U, what: `scale ${n}` });
-      const exact = bufs.f32(n, x);
-      kernels.scale(exact, n, 0.5);
-      expectExact(bufs.read(exact, n), x.map((v) => v * 0.5), `scale by 0.5 ${n}`);
       const px = bufs.f32(n, x), yr = bufs.f32(n, y), yw = bufs.f32(n, y);
       reference.axpy(px, yr, n, alpha);
       kernels.axpy(px, yw, n, alpha);

@@ -6,6 +6,9 @@
 // each one by 3 floats).
 import { describe, expect, test } from 'vitest';
 import type { Kernels } from '../src/backend/index.ts';
+import { KERNEL_NAMES } from '../src/backend/kernels.ts';
+import { referenceKernels } from '../src/backend/reference/index.ts';
+import { SPLIT_OPS } from '../src/backend/threads.ts';
 import { compileKernels, instantiateKernels } from '../src/backend/wasm.ts';
 import { backends, Buffers, expectClose, rng, SIZES, uniform } from './kernel-utils.ts';
 
@@ -234,6 +237,13 @@ describe('GEMM', () => {
   describe.each(wasm.map((w) => w.name))('%s WASM build: slots and strided bands', (flavor) => {
     const inst = instantiateKernels(compileKernels(flavor as 'plain' | 'relaxed'), arena.memory);
     const ex = inst.instance.exports as Record<string, (...args: number[]) => number>;
+
+    test('the build exports the contract, the thread pool\'s band kernels and the memory queries, nothing else', () => {
+      const functions = Object.keys(ex).filter((name) => typeof ex[name] === 'function').sort();
+      const expected = new Set<string>([...KERNEL_NAMES, ...SPLIT_OPS, 'heapBase', 'gemmSlots', 'gemmSlotBytes', 'gemmScratch']);
+      expect(functions).toEqual([...expected].sort());
+      expect(Object.keys(referenceKernels(arena)).sort()).toEqual([...KERNEL_NAMES].sort());
+    });
 
     test('static scratch slots lie below heapBase', () => {
       expect(ex.gemmSlots()).toBeGreaterThanOrEqual(1);

@@ -6,7 +6,7 @@
 // ENGINE_THREADS if set, else the process default: 1 (tests, library use) unless a program raised
 // it with setDefaultThreads (the CLIs use every core).
 import { availableParallelism } from 'node:os';
-import { Arena, MAX_PAGES } from './memory.ts';
+import { Arena, createMemory } from './memory.ts';
 import type { Kernels } from './kernels.ts';
 import { referenceKernels } from './reference/index.ts';
 import { ThreadPool } from './threads.ts';
@@ -51,7 +51,7 @@ let processDefaultThreads = 1;
 function createRuntime(): Runtime {
   const flavor = chooseSimdFlavor();
   const module = compileKernels(flavor);
-  const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
+  const memory = createMemory();
   const wasm = instantiateKernels(module, memory);
   const arena = new Arena(memory, wasm.heapBase);
   return {

@@ -43,10 +43,6 @@ export interface Kernels {
   sparseGemmTN(start: number, index: number, values: number, b: number, c: number, m: number, k: number, n: number): void;
 
   // ---- Element-wise and row-wise ----
-  /** x[r,c] += bias[c] for r < rows, c < cols (in place). */
-  biasAdd(x: number, bias: number, rows: number, cols: number): void;
-  /** x[r,c] = max(0, x[r,c] + bias[c]) (in place). */
-  biasRelu(x: number, bias: number, rows: number, cols: number): void;
   /** y[i] = max(0, x[i]); y may equal x. */
   relu(x: number, y: number, n: number): void;
   /** dx[i] = y[i] > 0 ? dy[i] : 0, where y is the ReLU's output; dx may equal dy. */
@@ -74,8 +70,6 @@ export interface Kernels {
    * any range can be computed on its own, so threads split it and every backend agrees bit for bit.
    */
   dropoutMask(mask: number, n: number, rate: number, scale: number, seed: number, start: number): void;
-  /** x[i] *= alpha */
-  scale(x: number, n: number, alpha: number): void;
   /** y[i] += alpha · x[i] */
   axpy(x: number, y: number, n: number, alpha: number): void;
   /** y[c, r] = x[r, c] for x[rows, cols]. */
@@ -185,8 +179,8 @@ export interface Kernels {
 export const KERNEL_NAMES = [
   'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
   'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias', 'sparseGemmTN', 'transpose',
-  'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
-  'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'scale', 'axpy', 'gatherRows',
+  'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
+  'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'axpy', 'gatherRows',
   'im2col', 'col2im', 'sparseCol2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
   'sgdUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

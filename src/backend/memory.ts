@@ -5,7 +5,13 @@
 const PAGE_BYTES = 65536;
 /** 2 GiB: the shared memory must declare its maximum up front (asconfig.json's maximumMemory). */
 export const MAX_PAGES = 32768;
+/** 2 MiB to start with (asconfig.json's initialMemory); the arena grows it on demand. */
 const INITIAL_PAGES = 32;
+
+/** A new engine memory: shared (worker threads compute on it), growable up to MAX_PAGES. */
+export function createMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+}
 
 export class Arena {
   readonly memory: WebAssembly.Memory;
@@ -17,10 +23,9 @@ export class Arena {
   private viewBuffer: ArrayBufferLike | null = null;
   private f32View = new Float32Array(0);
   private i32View = new Int32Array(0);
-  private u8View = new Uint8Array(0);
 
   constructor(memory?: WebAssembly.Memory, base = 1024) {
-    this.memory = memory ?? new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    this.memory = memory ?? createMemory();
     this.base = alignUp(base, 64);
     this.top = this.base;
   }
@@ -84,11 +89,6 @@ export class Arena {
     return this.i32View;
   }
 
-  get u8(): Uint8Array {
-    this.refreshViews();
-    return this.u8View;
-  }
-
   /** A Float32Array over [ptr, ptr + 4*count): valid until the memory next grows. */
   f32At(ptr: number, count: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, count);
@@ -104,7 +104,6 @@ export class Arena {
     this.viewBuffer = buffer;
     this.f32View = new Float32Array(buffer);
     this.i32View = new Int32Array(buffer);
-    this.u8View = new Uint8Array(buffer);
   }
 }
 

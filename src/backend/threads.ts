@@ -43,8 +43,8 @@
 //   maxPoolBackward             bands of images when argmax came from this object's maxPoolForward
 //                               (checked by the kernel), else bands of dx, each thread scanning every
 //                               output for the argmax in its band (maxPoolBackwardRange): bit-identical.
-//   relu, reluBackward, mul, dropoutMask, scale, axpy, biasAdd, biasRelu, sgdUpdate, adamUpdate
-//                               ranges (rows for the bias kernels): bit-identical.
+//   relu, reluBackward, mul, dropoutMask, axpy, sgdUpdate, adamUpdate
+//                               ranges: bit-identical.
 // Everything else (softmax, the loss, argmaxRows), and every call below the thresholds, runs on the
 // calling thread: a dispatch costs ~5-30 us, so small calls are faster alone.
 import { Worker } from 'node:worker_threads';
@@ -67,13 +67,13 @@ export const STREAM_MIN_PER_THREAD = 32_768;
 export const PARTIAL_FLOATS = 1 << 20;
 
 /** The exports a worker can be asked to call, by index. */
-const OPS = [
+export const SPLIT_OPS = [
   'gemmStridedAt', 'sparseRowsAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
   'im2col', 'col2im', 'sparseCol2imImages', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
-  'biasAdd', 'biasRelu', 'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'scale', 'axpy', 'sgdUpdate', 'adamUpdate',
+  'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'axpy', 'sgdUpdate', 'adamUpdate',
 ] as const;
-type OpName = (typeof OPS)[number];
-const OP = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<OpName, number>;
+type OpName = (typeof SPLIT_OPS)[number];
+const OP = Object.fromEntries(SPLIT_OPS.map((name, i) => [name, i])) as Record<OpName, number>;
 /** gemmStridedAt's form codes: C = A·B, A·Bᵀ, Aᵀ·B. */
 const FORM_NN = 0;
 const FORM_NT = 1;
@@ -171,7 +171,7 @@ export class ThreadPool {
     this.threads = threads;
     this.arena = arena;
     const exports = instance.exports as Record<string, unknown>;
-    this.fns = OPS.map((name) => {
+    this.fns = SPLIT_OPS.map((name) => {
       const fn = exports[name];
       if (typeof fn !== 'function') throw new Error(`the WASM build does not export "${name}" (rebuild with \`npm run build\`)`);
       return fn as ExportFn;
@@ -205,7 +205,7 @@ export class ThreadPool {
     try {
       for (let t = 1; t < threads; t++) {
         // execArgv: [] keeps a tsx parent's loader out of the worker (worker.mjs needs none).
-        const worker = new Worker(url, { workerData: { module, memory, control, ops: OPS, index: t, layout }, execArgv: [] });
+        const worker = new Worker(url, { workerData: { module, memory, control, ops: SPLIT_OPS, index: t, layout }, execArgv: [] });
         worker.unref(); // an idle pool never keeps the process alive
         worker.on('error', (error) => (this.lost ??= `kernel thread ${t} failed: ${error.message}`));
         worker.on('exit', (code) => {
@@ -576,16 +576,6 @@ export class ThreadPool {
         if (!partialSum(rows, cols, out, accumulate, x)) one.colSum(x, out, rows, cols, accumulate);
       },
 
-      biasAdd: (x, bias, rows, cols) => {
-        const b = images(rows, cols);
-        if (!b) return one.biasAdd(x, bias, rows, cols);
-        this.run(OP.biasAdd, b, (lo, hi) => [x + lo * cols * F, bias, hi - lo, cols]);
-      },
-      biasRelu: (x, bias, rows, cols) => {
-        const b = images(rows, cols);
-        if (!b) return one.biasRelu(x, bias, rows, cols);
-        this.run(OP.biasRelu, b, (lo, hi) => [x + lo * cols * F, bias, hi - lo, cols]);
-      },
       relu: (x, y, n) => {
         const r = ranges(n);
         if (!r) return one.relu(x, y, n);
@@ -605,11 +595,6 @@ export class ThreadPool {
         const r = ranges(n);
         if (!r) return one.dropoutMask(mask, n, rate, scale, seed, start);
         this.run(OP.dropoutMask, r, (lo, hi) => [mask + lo * F, hi - lo, rate, scale, seed, start + lo]);
-      },
-      scale: (x, n, alpha) => {
-        const r = ranges(n);
-        if (!r) return one.scale(x, n, alpha);
-        this.run(OP.scale, r, (lo, hi) => [x + lo * F, hi - lo, alpha]);
       },
       axpy: (x, y, n, alpha) => {
         const r = ranges(n);

@@ -5,7 +5,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ElementwiseKernels = Pick<Kernels, 'biasAdd' | 'biasRelu' | 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'dropoutMask' | 'scale' | 'axpy' | 'gatherRows' | 'transpose' | 'sgdUpdate' | 'adamUpdate'>;
+type ElementwiseKernels = Pick<Kernels, 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'dropoutMask' | 'axpy' | 'gatherRows' | 'transpose' | 'sgdUpdate' | 'adamUpdate'>;
 
 export function referenceElementwise(arena: Arena): ElementwiseKernels {
   /** softmax of f[x .. x+cols) into f[y .. y+cols) (float indices); y may equal x. */
@@ -21,22 +21,6 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
   }
 
   return {
-    biasAdd(x, bias, rows, cols) {
-      const f = arena.f32;
-      const X = x >> 2, B = bias >> 2;
-      for (let r = 0; r < rows; r++) {
-        for (let c = 0; c < cols; c++) f[X + r * cols + c] += f[B + c];
-      }
-    },
-
-    biasRelu(x, bias, rows, cols) {
-      const f = arena.f32;
-      const X = x >> 2, B = bias >> 2;
-      for (let r = 0; r < rows; r++) {
-        for (let c = 0; c < cols; c++) f[X + r * cols + c] = Math.max(0, f[X + r * cols + c] + f[B + c]);
-      }
-    },
-
     relu(x, y, n) {
       const f = arena.f32;
       const X = x >> 2, Y = y >> 2;
@@ -108,12 +92,6 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
       const f = arena.f32;
       const r = Math.fround(rate), keep = Math.fround(scale);
       for (let i = 0; i < n; i++) f[(mask >> 2) + i] = dropoutUniform(seed, start + i) < r ? 0 : keep;
-    },
-
-    scale(x, n, alpha) {
-      const f = arena.f32;
-      const X = x >> 2;
-      for (let i = 0; i < n; i++) f[X + i] *= alpha;
     },
 
     axpy(x, y, n, alpha) {
