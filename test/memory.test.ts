@@ -1,7 +1,13 @@
 // The arena over the one WebAssembly.Memory: growth keeps earlier tensors valid (through fresh views
-// and for the kernels), running out of memory is a clear error that changes nothing, mark/release.
+// and for the kernels), running out of memory is a clear error that changes nothing, mark/release,
+// free and reuse, and models that own and give back their memory.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { getBackend } from '../src/backend/index.ts';
+import { Sequential, Dense, SGD, Tensor, loadModel } from '../src/index.ts';
+import { Random } from '../src/random.ts';
 import { Arena, MAX_PAGES } from '../src/backend/memory.ts';
 
 const PAGE = 65536;
@@ -58,8 +64,8 @@ describe('out of memory', () => {
     const inUse = arena.bytesInUse, bytes = arena.memory.buffer.byteLength;
     const tooMuch = MAX_PAGES * PAGE; // 2 GiB: more than fits above the arena's base
     expect(() => arena.alloc(tooMuch)).toThrow(RangeError);
-    expect(() => arena.alloc(tooMuch)).toThrow(/out of WASM memory: a request for 2048\.0 MiB .* over the 2048\.0 MiB limit/);
-    expect(() => arena.allocF32(600_000_000)).toThrow(/smaller batch size/);
+    expect(() => arena.alloc(tooMuch)).toThrow(/out of WASM memory: 2048\.0 MiB would take .* over WebAssembly's 2048\.0 MiB limit/);
+    expect(() => arena.allocF32(600_000_000, 'dense_1 kernel')).toThrow(/out of WASM memory: 2288\.8 MiB for dense_1 kernel would take/);
     expect(arena.bytesInUse).toBe(inUse);
     expect(arena.memory.buffer.byteLength).toBe(bytes);
     expect(arena.allocF32(10)).toBeGreaterThan(p); // still usable afterwards
@@ -88,7 +94,6 @@ describe('mark / release', () => {
     arena.release(mark);
     expect(arena.bytesInUse).toBe(inUse);
     expect(arena.allocF32(5)).toBe(a); // the same space is handed out again
-    expect(arena.alloc(4, 4)).toBe(a + 20); // smaller alignment on request
   });
 
   test('release rejects marks outside [base, top]', () => {
@@ -96,5 +101,95 @@ describe('mark / release', () => {
     arena.allocF32(4);
     expect(() => arena.release(arena.base - 64)).toThrow(/bad mark/);
     expect(() => arena.release(arena.mark() + 4)).toThrow(/bad mark/);
+  });
+});
+
+describe('free and collect', () => {
+  test('a freed block is reused; neighbouring holes merge; freeing the top block lowers the top', () => {
+    const arena = new Arena();
+    const a = arena.allocF32(16), b = arena.allocF32(16), c = arena.allocF32(16);
+    const top = arena.mark();
+    arena.free(b);
+    expect(arena.allocF32(8)).toBe(b); // first fit, in b's hole
+    arena.free(b);
+    arena.free(a);
+    expect(arena.allocF32(32)).toBe(a); // a and b's holes merged
+    arena.free(c);
+    expect(arena.mark()).toBe(top - 64);
+    expect(() => arena.free(c)).toThrow(/is not an allocated block/);
+  });
+
+  test('collect returns the blocks allocated inside it, nested calls included', () => {
+    const arena = new Arena();
+    const outside = arena.allocF32(4);
+    const { result, blocks } = arena.collect(() => {
+      const x = arena.allocF32(4);
+      const inner = arena.collect(() => arena.allocI32(2));
+      return [x, inner.result];
+    });
+    expect(blocks).toEqual(result);
+    expect(blocks).not.toContain(outside);
+    const inUse = arena.bytesInUse;
+    for (const p of blocks) arena.free(p);
+    expect(arena.bytesInUse).toBe(inUse - 128);
+  });
+});
+
+describe('models own their memory', () => {
+  const data = (n: number, seed: number) => {
+    const rng = new Random(seed);
+    const x = Tensor.from(Array.from({ length: n * 4 }, () => rng.uniform(-1, 1)), [n, 4]);
+    return { x, y: Int32Array.from({ length: n }, (_, i) => i % 3) };
+  };
+  const model = (seed: number) => {
+    const m = new Sequential([new Dense({ units: 8, activation: 'relu', inputShape: [4] }), new Dense({ units: 3, activation: 'softmax' })], { seed });
+    m.compile({ optimizer: new SGD({ learningRate: 0.1, momentum: 0.9 }), loss: 'sparseCategoricalCrossentropy' });
+    return m;
+  };
+
+  test('a plan made inside fit (a callback evaluating at a larger batch) survives fit: the next fit trains as without it', async () => {
+    const { x, y } = data(64, 1);
+    const [withCallback, without] = [model(3), model(3)];
+    await withCallback.fit(x, y, { epochs: 2, batchSize: 8, onEpochEnd: () => void withCallback.evaluate(x, y, { batchSize: 64 }) });
+    await without.fit(x, y, { epochs: 2, batchSize: 8 });
+    await withCallback.fit(x, y, { epochs: 2, batchSize: 8 });
+    await without.fit(x, y, { epochs: 2, batchSize: 8 });
+    expect(withCallback.getWeights().map((w) => Array.from(w.data))).toEqual(without.getWeights().map((w) => Array.from(w.data)));
+  });
+
+  test('two models fitting at once train as they do one after the other; one model refuses a second fit', async () => {
+    const a = data(256, 2), b = data(256, 3);
+    const together = [model(4), model(5)];
+    await Promise.all([together[0].fit(a.x, a.y, { epochs: 3, batchSize: 4 }), together[1].fit(b.x, b.y, { epochs: 3, batchSize: 16 })]);
+    const apart = [model(4), model(5)];
+    await apart[0].fit(a.x, a.y, { epochs: 3, batchSize: 4 });
+    await apart[1].fit(b.x, b.y, { epochs: 3, batchSize: 16 });
+    together.forEach((m, i) => expect(m.getWeights().map((w) => Array.from(w.data))).toEqual(apart[i].getWeights().map((w) => Array.from(w.data))));
+    const m = model(6);
+    const first = m.fit(a.x, a.y, { epochs: 2, batchSize: 4 });
+    await expect(m.fit(a.x, a.y)).rejects.toThrow(/already training/);
+    await first;
+  });
+
+  test('loadModel, predict and dispose 10,000 times run in bounded memory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engine-memory-'));
+    try {
+      await model(7).save(dir);
+      const arena = getBackend().arena;
+      const x = data(2, 8).x;
+      let top = 0;
+      for (let i = 0; i < 10_000; i++) {
+        const m = await loadModel(dir);
+        m.predict(x);
+        m.dispose();
+        if (i === 100) top = arena.mark();
+      }
+      expect(arena.mark()).toBeLessThanOrEqual(top);
+      const disposed = await loadModel(dir);
+      disposed.dispose();
+      expect(() => disposed.predict(x)).toThrow(/was disposed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,17 +7,29 @@ const PAGE_BYTES = 65536;
 export const MAX_PAGES = 32768;
 /** 2 MiB to start with (asconfig.json's initialMemory); the arena grows it on demand. */
 const INITIAL_PAGES = 32;
+const ALIGN = 64;
 
 /** A new engine memory: shared (worker threads compute on it), growable up to MAX_PAGES. */
 export function createMemory(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
 }
 
+/**
+ * The engine's memory allocator. Blocks are 64-byte aligned (a cache line, and v128-aligned).
+ * Each owner frees what it took: a model frees its parameters, plans and optimizer state on
+ * `dispose()`, `fit` its copy of the training set when it ends, so allocations of two models, or
+ * of a callback inside `fit`, never overlap. Freed blocks are reused first-fit.
+ */
 export class Arena {
   readonly memory: WebAssembly.Memory;
   /** First byte the arena may hand out (above the kernels' static data and scratch). */
   readonly base: number;
   private top: number;
+  /** Size of every live block, by pointer. */
+  private readonly live = new Map<number, number>();
+  /** Freed blocks below top, by ascending pointer, neighbours merged. */
+  private holes: { ptr: number; bytes: number }[] = [];
+  private collected: number[] | null = null;
   /** How many allocations the arena has made: tests use it to show a training step makes none. */
   allocations = 0;
   private viewBuffer: ArrayBufferLike | null = null;
@@ -26,55 +38,117 @@ export class Arena {
 
   constructor(memory?: WebAssembly.Memory, base = 1024) {
     this.memory = memory ?? createMemory();
-    this.base = alignUp(base, 64);
+    this.base = alignUp(base, ALIGN);
     this.top = this.base;
   }
 
-  /** Reserves `bytes` bytes aligned to `align` (default 64: a cache line, and v128-aligned). */
-  alloc(bytes: number, align = 64): number {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`Arena.alloc: invalid byte count ${bytes}`);
-    const ptr = alignUp(this.top, align);
-    const end = ptr + bytes;
-    const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      const needPages = Math.ceil((end - have) / PAGE_BYTES);
-      const pages = have / PAGE_BYTES;
-      if (pages + needPages > MAX_PAGES) {
-        throw new RangeError(
-          `out of WASM memory: a request for ${formatBytes(bytes)} would take the arena to ` +
-            `${formatBytes(end)}, over the ${formatBytes(MAX_PAGES * PAGE_BYTES)} limit ` +
-            `(use a smaller batch size or dataset slice)`,
-        );
-      }
-      // Grow geometrically so that many small allocations do not grow page by page.
-      this.memory.grow(Math.min(MAX_PAGES - pages, Math.max(needPages, pages >> 1)));
+  /** Reserves `bytes` bytes; `what` names the request in an out-of-memory error. */
+  alloc(bytes: number, what?: string): number {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`Arena.alloc: invalid byte count ${bytes}${what ? ` for ${what}` : ''}`);
+    const size = alignUp(Math.max(bytes, 1), ALIGN);
+    const hole = this.holes.findIndex((h) => h.bytes >= size);
+    let ptr: number;
+    if (hole >= 0) {
+      ptr = this.holes[hole].ptr;
+      if (this.holes[hole].bytes === size) this.holes.splice(hole, 1);
+      else this.holes[hole] = { ptr: ptr + size, bytes: this.holes[hole].bytes - size };
+    } else {
+      ptr = this.top;
+      this.ensureCapacity(ptr + size, bytes, what);
+      this.top = ptr + size;
     }
-    this.top = end;
+    this.live.set(ptr, size);
+    this.collected?.push(ptr);
     this.allocations++;
     return ptr;
   }
 
   /** Reserves room for `count` float32 values; returns the byte offset. */
-  allocF32(count: number): number {
-    return this.alloc(count * 4);
+  allocF32(count: number, what?: string): number {
+    return this.alloc(count * 4, what);
   }
 
-  allocI32(count: number): number {
-    return this.alloc(count * 4);
+  allocI32(count: number, what?: string): number {
+    return this.alloc(count * 4, what);
   }
 
-  /** The arena's current top; `release(mark)` frees everything allocated after it. */
+  /** Gives a block back. */
+  free(ptr: number): void {
+    const bytes = this.live.get(ptr);
+    if (bytes === undefined) throw new RangeError(`Arena.free: ${ptr} is not an allocated block`);
+    this.live.delete(ptr);
+    let i = this.holes.findIndex((h) => h.ptr > ptr);
+    if (i < 0) i = this.holes.length;
+    this.holes.splice(i, 0, { ptr, bytes });
+    // Merge with the hole after, then the one before.
+    if (i + 1 < this.holes.length && ptr + bytes === this.holes[i + 1].ptr) {
+      this.holes[i].bytes += this.holes[i + 1].bytes;
+      this.holes.splice(i + 1, 1);
+    }
+    if (i > 0 && this.holes[i - 1].ptr + this.holes[i - 1].bytes === ptr) {
+      this.holes[i - 1].bytes += this.holes[i].bytes;
+      this.holes.splice(i, 1);
+      i--;
+    }
+    const last = this.holes[this.holes.length - 1];
+    if (last.ptr + last.bytes === this.top) {
+      this.top = last.ptr;
+      this.holes.pop();
+    }
+  }
+
+  /** Runs `body` and returns what it allocated alongside its result, so an owner can free it later. */
+  collect<T>(body: () => T): { result: T; blocks: number[] } {
+    const outer = this.collected;
+    const blocks: number[] = [];
+    this.collected = blocks;
+    try {
+      return { result: body(), blocks };
+    } finally {
+      this.collected = outer;
+      outer?.push(...blocks);
+    }
+  }
+
+  /** The arena's current top, for scratch space used and given back at once (tests, benchmarks). */
   mark(): number {
     return this.top;
   }
 
+  /** Frees every block at or above `mark`. */
   release(mark: number): void {
     if (mark < this.base || mark > this.top) throw new RangeError(`Arena.release: bad mark ${mark}`);
+    for (const ptr of [...this.live.keys()]) if (ptr >= mark) this.live.delete(ptr);
+    this.holes = this.holes.filter((h) => h.ptr < mark).map((h) => ({ ptr: h.ptr, bytes: Math.min(h.bytes, mark - h.ptr) }));
     this.top = mark;
+    const last = this.holes[this.holes.length - 1];
+    if (last && last.ptr + last.bytes === this.top) {
+      this.top = last.ptr;
+      this.holes.pop();
+    }
   }
 
+  /** Bytes in live blocks. */
   get bytesInUse(): number {
-    return this.top - this.base;
+    let n = 0;
+    for (const bytes of this.live.values()) n += bytes;
+    return n;
+  }
+
+  private ensureCapacity(end: number, bytes: number, what: string | undefined): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const needPages = Math.ceil((end - have) / PAGE_BYTES);
+    const pages = have / PAGE_BYTES;
+    if (pages + needPages > MAX_PAGES) {
+      throw new RangeError(
+        `out of WASM memory: ${formatBytes(bytes)}${what ? ` for ${what}` : ''} would take the engine's memory to ` +
+          `${formatBytes(end)}, over WebAssembly's ${formatBytes(MAX_PAGES * PAGE_BYTES)} limit ` +
+          `(${formatBytes(this.bytesInUse)} already in use)`,
+      );
+    }
+    // Grow geometrically so that many small allocations do not grow page by page.
+    this.memory.grow(Math.min(MAX_PAGES - pages, Math.max(needPages, pages >> 1)));
   }
 
   // Views over the whole memory. They are re-created whenever the memory has grown, because

@@ -122,6 +122,12 @@ export class Sequential {
   private plan: Plan | null = null;
   /** The layers that run: `layers` as the fast pass rewrote them, or `layers` themselves. */
   private steps: Layer[] = [];
+  /** Every block of the engine's memory this model owns (parameters, plans, optimizer state). */
+  private blocks: number[] = [];
+  private optimizerBlocks: number[] = [];
+  private planBlocks: number[] = [];
+  private fitting = false;
+  private disposed = false;
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
     checkOptions('Sequential', options, ['seed', 'backend', 'threads', 'name', 'optimize']);
@@ -199,7 +205,11 @@ export class Sequential {
     }
     this.optimizer = args.optimizer;
     this.loss = loss;
-    args.optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.paramSize });
+    const arena = this.backend.arena;
+    for (const block of this.optimizerBlocks) arena.free(block);
+    this.optimizerBlocks = arena.collect(() =>
+      args.optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.paramSize }),
+    ).blocks;
   }
 
   /** Trains on `x` for a number of epochs; returns the per-epoch losses and accuracies. */
@@ -229,24 +239,31 @@ export class Sequential {
       validation = { x: x.slice(nTrain, n), labels: labels.subarray(nTrain) };
     }
 
-    const plan = this.ensurePlan(batchSize);
+    if (this.fitting) throw new Error(`fit: ${this.name} is already training (one fit at a time per model)`);
+    this.ensurePlan(batchSize);
     const arena = this.backend.arena;
-    const mark = arena.mark();
+    const rowLen = product(this.inputShape);
+    const n = train.x.shape[0];
+    // The training set and its labels go into WASM memory once; each batch is then gathered there
+    // by a kernel. These blocks are fit's own, freed when it ends.
+    const { result: buffers, blocks } = arena.collect(() =>
+      withHint(`the training set (${n} samples of ${rowLen} values) does not fit beside the model: train on fewer samples`, () => ({
+        data: arena.allocF32(n * rowLen, 'the training set'),
+        labelData: arena.allocI32(n, 'the training labels'),
+        indices: arena.allocI32(batchSize, 'batch indices'),
+        // With augmentation the batch is gathered into `unshifted`, then shifted into the input.
+        unshifted: randomShift > 0 ? arena.allocF32(batchSize * rowLen, 'unshifted batch') : -1,
+        shifts: randomShift > 0 ? arena.allocI32(2 * batchSize, 'shifts') : -1,
+      })),
+    );
+    this.fitting = true;
     try {
-      // The training set and its labels go into WASM memory once; each batch is then gathered there by a kernel.
-      const rowLen = product(this.inputShape);
-      const n = train.x.shape[0];
-      const data = arena.allocF32(n * rowLen);
+      const { data, labelData, indices, unshifted, shifts } = buffers;
       arena.f32.set(train.x.data, data >> 2);
-      const labelData = arena.allocI32(n);
       arena.i32.set(train.labels, labelData >> 2);
       const order = new Int32Array(n).map((_, i) => i);
-      const indices = arena.allocI32(batchSize);
       const shuffleRng = this.rng.fork();
       const shiftRng = this.rng.fork();
-      // With augmentation the batch is gathered into `unshifted`, then shifted into the input.
-      const unshifted = randomShift > 0 ? arena.allocF32(batchSize * rowLen) : plan.input;
-      const shifts = randomShift > 0 ? arena.allocI32(2 * batchSize) : -1;
       const history: History = { epoch: [], history: { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [] } };
       const steps = Math.ceil(n / batchSize);
       let lastYield = performance.now();
@@ -262,8 +279,10 @@ export class Sequential {
           const start = step * batchSize;
           const batch = Math.min(batchSize, n - start);
           const batchOrder = order.subarray(start, start + batch);
+          // Asked for every step: a callback may have made a larger plan (evaluate at a larger batch).
+          const plan = this.ensurePlan(batchSize);
           arena.i32.set(batchOrder, indices >> 2);
-          this.backend.kernels.gatherRows(data, indices, unshifted, batch, rowLen);
+          this.backend.kernels.gatherRows(data, indices, randomShift > 0 ? unshifted : plan.input, batch, rowLen);
           if (randomShift > 0) {
             const shiftView = arena.i32At(shifts, 2 * batch);
             for (let i = 0; i < 2 * batch; i++) shiftView[i] = shiftRng.int(2 * randomShift + 1) - randomShift;
@@ -302,7 +321,8 @@ export class Sequential {
       }
       return history;
     } finally {
-      arena.release(mark);
+      this.fitting = false;
+      for (const block of blocks) arena.free(block);
     }
   }
 
@@ -468,8 +488,14 @@ export class Sequential {
   private allocateParams(sizes: number[]): void {
     this.paramSize = sizes.reduce((n, s) => n + alignedSize(s), 0);
     const arena = this.backend.arena;
-    this.paramValues = arena.allocF32(this.paramSize);
-    this.paramGrads = arena.allocF32(this.paramSize);
+    const what = `${this.name}'s ${this.paramSize} parameters`;
+    const { blocks } = arena.collect(() =>
+      withHint(`${what} take ${(this.paramSize * 8 / 2 ** 20).toFixed(1)} MiB with their gradients: the model is too large`, () => {
+        this.paramValues = arena.allocF32(this.paramSize, what);
+        this.paramGrads = arena.allocF32(this.paramSize, `the gradients of ${what}`);
+      }),
+    );
+    this.blocks.push(...blocks);
     // Padding between parameters stays zero, so optimizers can sweep the whole block.
     arena.f32At(this.paramValues, this.paramSize).fill(0);
     arena.f32At(this.paramGrads, this.paramSize).fill(0);
@@ -480,23 +506,52 @@ export class Sequential {
     if (this.plan && this.plan.capacity >= capacity) return this.plan;
     const arena = this.ensureBuilt().backend.arena;
     const classes = product(this.outputShape);
-    const plan: Plan = {
-      capacity,
-      input: arena.allocF32(capacity * product(this.inputShape)),
-      labels: arena.allocI32(capacity),
-      dPred: arena.allocF32(capacity * classes),
-      probs: arena.allocF32(capacity * classes),
-      predicted: arena.allocI32(capacity),
-      needInputGrad: this.needsInputGrad(),
-    };
-    this.steps.forEach((layer, i) => layer.allocate(capacity, plan.needInputGrad[i]));
-    this.plan = plan;
-    return plan;
+    const old = this.planBlocks;
+    this.plan = null;
+    this.planBlocks = [];
+    try {
+      const { result: plan, blocks } = arena.collect(() =>
+        withHint(`the activations of ${this.name} for batches of ${capacity} do not fit: use a smaller batch size`, () => {
+          const plan: Plan = {
+            capacity,
+            input: arena.allocF32(capacity * product(this.inputShape), 'the input batch'),
+            labels: arena.allocI32(capacity, 'the batch labels'),
+            dPred: arena.allocF32(capacity * classes, 'dL/doutput'),
+            probs: arena.allocF32(capacity * classes, 'probabilities'),
+            predicted: arena.allocI32(capacity, 'predicted classes'),
+            needInputGrad: this.needsInputGrad(),
+          };
+          this.steps.forEach((layer, i) => layer.allocate(capacity, plan.needInputGrad[i]));
+          return plan;
+        }),
+      );
+      this.plan = plan;
+      this.planBlocks = blocks;
+      return plan;
+    } finally {
+      // The old plan's buffers are no longer any layer's (nor, on failure, are the new one's).
+      for (const block of old) this.backend.arena.free(block);
+    }
+  }
+
+  /**
+   * Frees every buffer this model holds in the engine's memory (parameters, gradients, activations,
+   * optimizer state). The model cannot be used afterwards.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    if (this.fitting) throw new Error(`dispose: ${this.name} is training; stop it first (stopTraining = true)`);
+    const arena = this.backend.arena;
+    for (const block of [...this.blocks, ...this.planBlocks, ...this.optimizerBlocks]) arena.free(block);
+    this.blocks = this.planBlocks = this.optimizerBlocks = [];
+    this.plan = null;
+    this.disposed = true;
   }
 
   // ---- checks ----
 
   private ensureBuilt(): this {
+    if (this.disposed) throw new Error(`${this.name} was disposed; its memory is gone`);
     return this.build();
   }
 
@@ -576,6 +631,16 @@ function lossByName(name: string): CrossEntropy {
     throw new Error(`compile: unsupported loss "${name}" (supported: sparseCategoricalCrossentropy, categoricalCrossentropy)`);
   }
   return new CrossEntropy(name);
+}
+
+/** Runs `body`; an out-of-memory error from it gets `hint` (what was being allocated, and what to do). */
+function withHint<T>(hint: string, body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    if (error instanceof RangeError && error.message.startsWith('out of WASM memory')) throw new RangeError(`${error.message}: ${hint}`);
+    throw error;
+  }
 }
 
 function positiveInt(what: string, value: number): number {
