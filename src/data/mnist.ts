@@ -17,7 +17,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../tensor.ts';
-import { gunzipIfNeeded, IdxFormatError, isGzip, parseIdxImages, parseIdxLabels } from './idx.ts';
+import { IdxFormatError, type IdxKind, inflateIdx, isGzip, parseIdxImages, parseIdxLabels, readIdxBytes } from './idx.ts';
 
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -124,6 +124,10 @@ function expectedFor(options: LoadMnistOptions, name: MnistFileName): string | n
   const e = options.expected;
   if (e && name in e) return e[name] ?? null;
   return MNIST_SHA256[name];
+}
+
+function kindOf(name: MnistFileName): IdxKind {
+  return name === MNIST_FILES.trainImages || name === MNIST_FILES.testImages ? 'images' : 'labels';
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -344,7 +348,7 @@ export async function downloadMnistFile(
       const gz = isGzip(raw);
       let bytes: Uint8Array;
       try {
-        bytes = gunzipIfNeeded(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), url);
+        bytes = await inflateIdx(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), url, kindOf(name));
       } catch (err) {
         throw new Error((err as Error).message.replace(`${url}: `, ''));
       }
@@ -415,13 +419,7 @@ async function verifiedBytes(located: Located, name: MnistFileName, options: Loa
   const filePath = located.paths.get(name)!;
   const cached = located.fresh.get(name);
   if (cached) return cached;
-  let raw: Buffer;
-  try {
-    raw = await readFile(filePath);
-  } catch (err) {
-    throw new IdxFormatError(filePath, `cannot read (${(err as Error).message})`);
-  }
-  const bytes = gunzipIfNeeded(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), filePath);
+  const bytes = await readIdxBytes(filePath, kindOf(name));
   const expected = expectedFor(options, name);
   if (expected !== null) {
     const actual = sha256(bytes);
