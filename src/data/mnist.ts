@@ -6,14 +6,11 @@
  * `train-images-idx3-ubyte.gz` (gzip) or `train-images-idx3-ubyte` (raw). The SHA-256 of the
  * *uncompressed* bytes is checked against the original distribution.
  *
- * Downloads are written atomically: `<file>.tmp-<pid>` in the same folder, gunzipped and checksummed,
- * then renamed into place. A corrupt or partial download is deleted and the next mirror is tried.
+ * Downloads are written atomically: `<file>.tmp-<pid>` in the same folder, fsynced, gunzipped and
+ * checksummed, then renamed into place. A corrupt or partial download is deleted and the next mirror is tried.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import { mkdir, open, type FileHandle, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../tensor.ts';
@@ -46,6 +43,8 @@ export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data/mnist', import
 
 /** Abort a download when the connection is silent this long. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Abort a download that takes longer than this in all, however steadily data trickles in. */
+const DOWNLOAD_DEADLINE_MS = 15 * 60_000;
 /** Refuse to download more than this per file (the largest raw file is 47 MB). */
 const MAX_DOWNLOAD_BYTES = 128 * 1024 * 1024;
 
@@ -211,94 +210,84 @@ interface FetchOptions {
   onStart: (total: number | undefined) => void;
 }
 
-/** Streams `url` into `dest` (http or https, follows redirects, idle timeout, length check). */
-function fetchToFile(url: string, dest: string, options: FetchOptions, redirects = 0): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      reject(new Error(`invalid URL ${url}`));
-      return;
-    }
-    const mod = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : undefined;
-    if (!mod) {
-      reject(new Error(`unsupported protocol ${parsed.protocol}`));
-      return;
-    }
-    let settled = false;
-    let out: WriteStream | undefined;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      req.destroy();
-      // Close the file handle before the caller deletes the partial file.
-      if (out && !out.closed) {
-        out.once('close', () => reject(err));
-        out.destroy();
-      } else {
-        reject(err);
-      }
-    };
-    const req = mod.get(
-      parsed,
-      { headers: { 'user-agent': 'wasm-mnist-engine', 'accept-encoding': 'identity' }, timeout: options.timeoutMs },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400 && res.headers.location) {
-          res.resume();
-          if (redirects >= 5) return fail(new Error('too many redirects'));
-          settled = true;
-          const next = new URL(res.headers.location, parsed).toString();
-          fetchToFile(next, dest, options, redirects + 1).then(resolve, reject);
-          return;
-        }
-        if (status !== 200) {
-          res.resume();
-          return fail(new Error(`HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`));
-        }
-        const lengthHeader = res.headers['content-length'];
-        const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-        if (total !== undefined && total > MAX_DOWNLOAD_BYTES) {
-          res.resume();
-          return fail(new Error(`file too large (${total} bytes)`));
-        }
-        options.onStart(total);
-        const file = createWriteStream(dest, { flags: 'wx' });
-        out = file;
-        let received = 0;
-        file.on('error', (err) => fail(new Error(`cannot write ${dest}: ${err.message}`)));
-        res.on('error', (err) => fail(new Error(`connection error after ${received} bytes: ${err.message}`)));
-        res.on('aborted', () => fail(new Error(`connection dropped after ${received} bytes`)));
-        res.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > MAX_DOWNLOAD_BYTES) return fail(new Error(`file too large (over ${MAX_DOWNLOAD_BYTES} bytes)`));
-          options.onChunk(received, total);
-          if (!file.write(chunk)) {
-            res.pause();
-            file.once('drain', () => res.resume());
-          }
-        });
-        res.on('end', () => {
-          if (settled) return;
-          if (!res.complete) return fail(new Error(`connection dropped after ${received} bytes`));
-          if (total !== undefined && received !== total) {
-            return fail(new Error(`incomplete: received ${received} of ${total} bytes`));
-          }
-          file.end(() => {
-            if (settled) return;
-            settled = true;
-            resolve();
-          });
-        });
-      },
-    );
-    req.on('timeout', () => fail(new Error(`stalled: no data for ${Math.round(options.timeoutMs / 1000)} s`)));
-    req.on('error', (err) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      fail(new Error(code && !err.message.includes(code) ? `${code} ${err.message}` : err.message));
+/** A download failure whose message is already final (not a network error to describe). */
+class DownloadFailure extends Error {}
+
+/** "ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1" from fetch's "fetch failed" and its cause. */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  const e = cause instanceof Error ? cause : (err as Error);
+  const code = (e as NodeJS.ErrnoException).code;
+  return code && !e.message.includes(code) ? `${code} ${e.message}` : e.message;
+}
+
+/**
+ * Streams `url` into a new file `dest` with fetch (follows redirects), then fsyncs it. Fails on a
+ * connection silent for `timeoutMs`, on a body shorter than its Content-Length, and past MAX_DOWNLOAD_BYTES.
+ */
+async function fetchToFile(url: string, dest: string, options: FetchOptions): Promise<void> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`invalid URL ${url}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`unsupported protocol ${parsed.protocol}`);
+  // The idle timer restarts on every chunk; AbortSignal.timeout bounds the whole download.
+  const idle = new AbortController();
+  const timer = setTimeout(() => idle.abort(), options.timeoutMs);
+  const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(DOWNLOAD_DEADLINE_MS)]);
+  let responded = false;
+  let received = 0;
+  let file: FileHandle | undefined;
+  try {
+    const res = await fetch(parsed, {
+      signal,
+      headers: { 'user-agent': 'wasm-mnist-engine', 'accept-encoding': 'identity' },
     });
-  });
+    responded = true;
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new DownloadFailure(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+    }
+    // fetch undoes a Content-Encoding, after which Content-Length no longer counts the bytes we see.
+    const lengthHeader = res.headers.get('content-encoding') ? null : res.headers.get('content-length');
+    const total = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    if (total !== undefined && total > MAX_DOWNLOAD_BYTES) {
+      await res.body.cancel();
+      throw new DownloadFailure(`file too large (${total} bytes)`);
+    }
+    options.onStart(total);
+    try {
+      file = await open(dest, 'wx');
+    } catch (err) {
+      throw new DownloadFailure(`cannot write ${dest}: ${(err as Error).message}`);
+    }
+    for await (const chunk of res.body) {
+      timer.refresh();
+      received += chunk.length;
+      if (received > MAX_DOWNLOAD_BYTES) throw new DownloadFailure(`file too large (over ${MAX_DOWNLOAD_BYTES} bytes)`);
+      options.onChunk(received, total);
+      try {
+        await file.write(chunk);
+      } catch (err) {
+        throw new DownloadFailure(`cannot write ${dest}: ${(err as Error).message}`);
+      }
+    }
+    if (total !== undefined && received !== total) {
+      throw new DownloadFailure(`incomplete: received ${received} of ${total} bytes`);
+    }
+    await file.sync();
+  } catch (err) {
+    if (idle.signal.aborted) throw new Error(`stalled: no data for ${options.timeoutMs / 1000} s`);
+    if (signal.aborted) throw new Error(`took longer than ${DOWNLOAD_DEADLINE_MS / 60_000} min`);
+    if (err instanceof DownloadFailure) throw err;
+    if (networkReason(err) === 'bad port') throw new Error(`port ${parsed.port} is one that fetch refuses to connect to`);
+    throw new Error(responded ? `connection dropped after ${received} bytes (${networkReason(err)})` : networkReason(err));
+  } finally {
+    clearTimeout(timer);
+    await file?.close();
+  }
 }
 
 async function removeQuietly(p: string): Promise<void> {
@@ -306,6 +295,19 @@ async function removeQuietly(p: string): Promise<void> {
     await unlink(p);
   } catch {
     /* already gone */
+  }
+}
+
+/** Makes a rename in `dir` durable. Some platforms cannot open a folder: the rename then stands as is. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    /* not supported here */
+  } finally {
+    await handle?.close();
   }
 }
 
@@ -358,6 +360,7 @@ export async function downloadMnistFile(
       }
       const finalPath = path.join(dir, gz ? `${name}.gz` : name);
       await rename(tmp, finalPath);
+      await syncDir(dir);
       onProgress({ file, url, receivedBytes: received, totalBytes: total, status: 'done' });
       return { path: finalPath, bytes };
     } catch (err) {
