@@ -182,11 +182,17 @@ describe('loadMnist on synthetic files', () => {
     await expect(loadMnistSplit('train', { dataDir: dir })).rejects.toThrow(/train-images-idx3-ubyte\.gz: SHA-256/);
   });
 
-  it('says how to fix a --data-dir that does not exist', async () => {
+  it('says how to fix a folder that does not exist, naming the option the caller used', async () => {
     const dir = path.join(tmp, 'nowhere');
     await expect(loadMnist({ dataDir: dir })).rejects.toThrow(
-      `MNIST not found in ${dir} (no such folder): pass --data-dir pointing at a folder with train-images-idx3-ubyte.gz`,
+      `MNIST not found in ${dir} (no such folder): point dataDir at a folder with train-images-idx3-ubyte.gz`,
     );
     await expect(loadMnist({ dataDir: dir })).rejects.toThrow(/or omit it to download into data\/mnist$/);
+    await expect(loadMnist({ dataDir: dir, optionName: '--data-dir' })).rejects.toThrow(
+      `MNIST not found in ${dir} (no such folder): point --data-dir at a folder with`,
+    );
+    await expect(loadMnist({ dataDir: dir, dataset: 'fashion-mnist' })).rejects.toThrow(
+      /^Fashion-MNIST not found in .*or omit it to download into data\/fashion-mnist$/,
+    );
   });
 });

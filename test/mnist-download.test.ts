@@ -285,11 +285,34 @@ describe('MNIST download from mirrors (local server)', () => {
     expect(listing(dir)).toEqual([]);
   });
 
+  it('downloads Fashion-MNIST from FASHION_MNIST_MIRRORS (MNIST_MIRRORS is for MNIST)', async () => {
+    const dir = freshDir();
+    const saved = { f: process.env.FASHION_MNIST_MIRRORS, m: process.env.MNIST_MIRRORS };
+    process.env.FASHION_MNIST_MIRRORS = mirror('good');
+    process.env.MNIST_MIRRORS = mirror('missing');
+    try {
+      const got = await loadMnistSplit('test', {
+        dataDir: dir,
+        dataset: 'fashion-mnist',
+        download: true,
+        expected,
+        onProgress: () => {},
+      });
+      expect(got.dataset).toBe('fashion-mnist');
+      expect(got.labels.length).toBe(20);
+    } finally {
+      for (const [key, value] of [['FASHION_MNIST_MIRRORS', saved.f], ['MNIST_MIRRORS', saved.m]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   it('does not download into an explicit folder unless asked', async () => {
     const dir = freshDir();
     const before = requests.length;
     await expect(loadMnist({ dataDir: dir, mirrors: [mirror('good')], expected })).rejects.toThrow(
-      /MNIST not found in .*: pass --data-dir pointing at a folder with/,
+      /MNIST not found in .*: point dataDir at a folder with/,
     );
     expect(requests.length).toBe(before);
   });
