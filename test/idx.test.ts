@@ -90,6 +90,40 @@ describe('IDX reader', () => {
   it('rejects a label out of range 0-9, naming the file and index', async () => {
     const p = write('bad-labels', encodeIdxLabels([0, 1, 2, 3, 4, 11, 6]));
     await expect(readIdxLabels(p)).rejects.toThrow(`${p}: label 11 at index 5 is out of range 0-9`);
+    const ten = write('ten-labels.gz', encodeIdxLabels([9, 0, 10]), true);
+    await expect(readIdxLabels(ten)).rejects.toThrow(`${ten}: label 10 at index 2 is out of range 0-9`);
+  });
+
+  it('checks labels against the number of classes asked for', () => {
+    const labels = encodeIdxLabels([0, 1, 2, 3]);
+    expect(() => parseIdxLabels(labels, 'three-classes', { classes: 3 })).toThrow(
+      'three-classes: label 3 at index 3 is out of range 0-2',
+    );
+    expect(parseIdxLabels(labels, 'four-classes', { classes: 4 }).count).toBe(4);
+  });
+
+  it('rejects a header that declares an absurd size before inflating anything, naming the file', async () => {
+    // 100 000 images of 1000x1000: 100 GB declared in a gzip file of a few bytes.
+    const huge = new Uint8Array(16);
+    new DataView(huge.buffer).setUint32(0, 2051);
+    new DataView(huge.buffer).setUint32(4, 100_000);
+    new DataView(huge.buffer).setUint32(8, 1000);
+    new DataView(huge.buffer).setUint32(12, 1000);
+    const p = write('huge-images.gz', huge, true);
+    await expect(readIdxImages(p)).rejects.toThrow(
+      `${p}: the header declares an absurd size (16-byte header + 100000 images of 1000x1000, 100000000016 bytes)`,
+    );
+    // 200 million labels: under 1 GiB, but more items than any digit set has.
+    const many = new Uint8Array(8);
+    new DataView(many.buffer).setUint32(0, 2049);
+    new DataView(many.buffer).setUint32(4, 200_000_000);
+    const q = write('many-labels', many);
+    await expect(readIdxLabels(q)).rejects.toThrow(`${q}: the header declares an absurd size (8-byte header + 200000000 labels`);
+  });
+
+  it('refuses gzip bytes in the synchronous parsers, saying what to use', () => {
+    const { images } = synthetic(2, 2, 2);
+    expect(() => parseIdxImages(gzipSync(images), 'img.gz')).toThrow('img.gz: gzip data: inflate it first (inflateIdx)');
   });
 });
 
@@ -148,11 +182,17 @@ describe('loadMnist on synthetic files', () => {
     await expect(loadMnistSplit('train', { dataDir: dir })).rejects.toThrow(/train-images-idx3-ubyte\.gz: SHA-256/);
   });
 
-  it('says how to fix a --data-dir that does not exist', async () => {
+  it('says how to fix a folder that does not exist, naming the option the caller used', async () => {
     const dir = path.join(tmp, 'nowhere');
     await expect(loadMnist({ dataDir: dir })).rejects.toThrow(
-      `MNIST not found in ${dir} (no such folder): pass --data-dir pointing at a folder with train-images-idx3-ubyte.gz`,
+      `MNIST not found in ${dir} (no such folder): point dataDir at a folder with train-images-idx3-ubyte.gz`,
     );
     await expect(loadMnist({ dataDir: dir })).rejects.toThrow(/or omit it to download into data\/mnist$/);
+    await expect(loadMnist({ dataDir: dir, optionName: '--data-dir' })).rejects.toThrow(
+      `MNIST not found in ${dir} (no such folder): point --data-dir at a folder with`,
+    );
+    await expect(loadMnist({ dataDir: dir, dataset: 'fashion-mnist' })).rejects.toThrow(
+      /^Fashion-MNIST not found in .*or omit it to download into data\/fashion-mnist$/,
+    );
   });
 });

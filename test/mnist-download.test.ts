@@ -77,6 +77,17 @@ beforeAll(async () => {
         res.writeHead(200);
         res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.socket?.destroy(), 20));
         return;
+      case 'encoded':
+        // A server that labels the .gz file as gzip transfer encoding: fetch hands over the inflated IDX.
+        res.writeHead(200, { 'content-length': body.length, 'content-encoding': 'gzip' }).end(body);
+        return;
+      case 'bomb': {
+        // The right header, then a megabyte of zeros past the size it declares.
+        const good = raw[file.replace(/\.gz$/, '') as MnistFileName];
+        const z = gzipSync(Buffer.concat([good, new Uint8Array(1 << 20)]));
+        res.writeHead(200, { 'content-length': z.length }).end(z);
+        return;
+      }
       case 'stall':
         res.writeHead(200, { 'content-length': body.length });
         res.write(body.subarray(0, 10)); // then nothing
@@ -224,11 +235,84 @@ describe('MNIST download from mirrors (local server)', () => {
     }
   });
 
+  it('rejects a download that inflates past its declared size, and falls back', async () => {
+    const dir = freshDir();
+    const events: DownloadProgress[] = [];
+    const got = await loadMnistSplit('test', {
+      dataDir: dir,
+      download: true,
+      mirrors: [mirror('bomb'), mirror('good')],
+      expected,
+      onProgress: (p) => events.push(p),
+    });
+    expect(got.labels.length).toBe(20);
+    const failed = events.filter((e) => e.status === 'failed');
+    expect(failed.map((f) => f.error)).toEqual([
+      `too long: inflates to more than ${raw[MNIST_FILES.testImages].length} bytes, expected exactly ${raw[MNIST_FILES.testImages].length} (16-byte header + 20 images of 28x28)`,
+      `too long: inflates to more than ${raw[MNIST_FILES.testLabels].length} bytes, expected exactly ${raw[MNIST_FILES.testLabels].length} (8-byte header + 20 labels)`,
+    ]);
+    expectClean(dir);
+  });
+
+  it('accepts a server that sends the file with Content-Encoding: gzip, saving it uncompressed', async () => {
+    const dir = freshDir();
+    const got = await loadMnistSplit('test', {
+      dataDir: dir,
+      download: true,
+      mirrors: [mirror('encoded')],
+      expected,
+      onProgress: () => {},
+    });
+    expect(Array.from(got.labels)).toEqual(test.labelList);
+    expect(readdirSync(dir).sort()).toEqual([MNIST_FILES.testImages, MNIST_FILES.testLabels]);
+  });
+
+  it('names the network error of a mirror that refuses the connection', async () => {
+    const dir = freshDir();
+    // A loopback port that was free a moment ago: nothing listens there.
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const url = `http://127.0.0.1:${port}/`;
+    await expect(
+      loadMnistSplit('test', { dataDir: dir, download: true, mirrors: [url], expected, onProgress: () => {} }),
+    ).rejects.toThrow(`${url}${MNIST_FILES.testImages}.gz: connect ECONNREFUSED`);
+    // fetch's blocked ports get a message that says so.
+    await expect(
+      loadMnistSplit('test', { dataDir: dir, download: true, mirrors: ['http://127.0.0.1:1/'], expected, onProgress: () => {} }),
+    ).rejects.toThrow('http://127.0.0.1:1/t10k-images-idx3-ubyte.gz: port 1 is one that fetch refuses to connect to');
+    expect(listing(dir)).toEqual([]);
+  });
+
+  it('downloads Fashion-MNIST from FASHION_MNIST_MIRRORS (MNIST_MIRRORS is for MNIST)', async () => {
+    const dir = freshDir();
+    const saved = { f: process.env.FASHION_MNIST_MIRRORS, m: process.env.MNIST_MIRRORS };
+    process.env.FASHION_MNIST_MIRRORS = mirror('good');
+    process.env.MNIST_MIRRORS = mirror('missing');
+    try {
+      const got = await loadMnistSplit('test', {
+        dataDir: dir,
+        dataset: 'fashion-mnist',
+        download: true,
+        expected,
+        onProgress: () => {},
+      });
+      expect(got.dataset).toBe('fashion-mnist');
+      expect(got.labels.length).toBe(20);
+    } finally {
+      for (const [key, value] of [['FASHION_MNIST_MIRRORS', saved.f], ['MNIST_MIRRORS', saved.m]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   it('does not download into an explicit folder unless asked', async () => {
     const dir = freshDir();
     const before = requests.length;
     await expect(loadMnist({ dataDir: dir, mirrors: [mirror('good')], expected })).rejects.toThrow(
-      /MNIST not found in .*: pass --data-dir pointing at a folder with/,
+      /MNIST not found in .*: point dataDir at a folder with/,
     );
     expect(requests.length).toBe(before);
   });

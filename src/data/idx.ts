@@ -3,16 +3,31 @@
  *
  * Layout, all integers big-endian:
  *   images: magic 0x00000803 (2051), count, rows, cols, then count*rows*cols unsigned bytes
- *   labels: magic 0x00000801 (2049), count, then count unsigned bytes (class ids 0-9)
+ *   labels: magic 0x00000801 (2049), count, then count unsigned bytes (class ids)
  * Files may be gzip-compressed (detected by the 1f 8b magic bytes) or raw.
+ *
+ * A gzip file is inflated as a stream and never past the size its header declares, so a small
+ * file that inflates to gigabytes (a decompression bomb) fails after its first chunk.
  *
  * Every error names the file and what is wrong with it.
  */
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { readFile, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 
 export const IDX_IMAGES_MAGIC = 2051;
 export const IDX_LABELS_MAGIC = 2049;
+
+/** Largest IDX data accepted (header included); MNIST's largest file is 47 MB. */
+export const MAX_IDX_BYTES = 1024 ** 3;
+/** Most images or labels an IDX file may declare (MNIST has 60 000). */
+export const MAX_IDX_ITEMS = 100_000_000;
+
+export type IdxKind = 'images' | 'labels';
+
+const LAYOUT: Record<IdxKind, { magic: number; dims: number }> = {
+  images: { magic: IDX_IMAGES_MAGIC, dims: 3 },
+  labels: { magic: IDX_LABELS_MAGIC, dims: 1 },
+};
 
 export interface IdxImages {
   /** count*rows*cols bytes, image after image, row-major, 0 = background. */
@@ -41,61 +56,124 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Returns the bytes uncompressed if they are gzip, unchanged otherwise. */
-export function gunzipIfNeeded(bytes: Uint8Array, filePath: string): Uint8Array {
-  if (!isGzip(bytes)) return bytes;
-  try {
-    const out = gunzipSync(bytes);
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  } catch (err) {
-    throw new IdxFormatError(filePath, `corrupt or truncated gzip data (${(err as Error).message})`);
-  }
+interface IdxHeader {
+  /** count, then rows and cols for images. */
+  dims: number[];
+  /** Header plus data: the exact size of a valid file. */
+  totalBytes: number;
+  /** What the header declares, for messages: "16-byte header + 10 images of 28x28". */
+  declared: string;
 }
 
-/** Reads the header words, checking the magic number (first word) before the header's length. */
-function header(bytes: Uint8Array, filePath: string, words: number, what: 'images' | 'labels'): number[] {
-  if (bytes.length >= 4) {
-    const magic = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false);
-    checkMagic(magic, what === 'images' ? IDX_IMAGES_MAGIC : IDX_LABELS_MAGIC, filePath, what);
-  }
-  if (bytes.length < words * 4) {
+/**
+ * Reads and checks the header at the start of `bytes` (the rest of the file is not needed):
+ * the magic number first, then the length, then that the declared size is sane.
+ */
+function readHeader(bytes: Uint8Array, filePath: string, kind: IdxKind): IdxHeader {
+  const layout = LAYOUT[kind];
+  const headerBytes = 4 + 4 * layout.dims;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length >= 4) checkMagic(view.getUint32(0, false), layout.magic, filePath, kind);
+  if (bytes.length < headerBytes) {
     throw new IdxFormatError(
       filePath,
-      `too short for an IDX ${what} header: ${bytes.length} bytes, need at least ${words * 4}`,
+      `too short for an IDX ${kind} header: ${bytes.length} bytes, need at least ${headerBytes}`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: number[] = [];
-  for (let i = 0; i < words; i++) out.push(view.getUint32(i * 4, false));
-  return out;
+  const dims: number[] = [];
+  for (let i = 0; i < layout.dims; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  const [count, rows, cols] = dims;
+  if (kind === 'images' && (rows === 0 || cols === 0)) {
+    throw new IdxFormatError(filePath, `invalid image dimensions ${rows}x${cols}`);
+  }
+  const declared =
+    kind === 'images'
+      ? `${headerBytes}-byte header + ${count} images of ${rows}x${cols}`
+      : `${headerBytes}-byte header + ${count} labels`;
+  // Products of up to three 32-bit numbers lose precision as doubles, but not enough to pass this check.
+  const totalBytes = headerBytes + dims.reduce((a, b) => a * b, 1);
+  if (count > MAX_IDX_ITEMS || totalBytes > MAX_IDX_BYTES) {
+    throw new IdxFormatError(
+      filePath,
+      `the header declares an absurd size (${declared}, ${totalBytes} bytes); ` +
+        `at most ${MAX_IDX_ITEMS} ${kind} and ${MAX_IDX_BYTES} bytes are accepted`,
+    );
+  }
+  return { dims, totalBytes, declared };
 }
 
-function checkMagic(magic: number, expected: number, filePath: string, what: string): void {
+function checkMagic(magic: number, expected: number, filePath: string, kind: IdxKind): void {
   if (magic === expected) return;
   const other = expected === IDX_IMAGES_MAGIC ? IDX_LABELS_MAGIC : IDX_IMAGES_MAGIC;
-  const hint =
-    magic === other
-      ? ` (that is the magic of an IDX ${expected === IDX_IMAGES_MAGIC ? 'labels' : 'images'} file: files swapped?)`
-      : '';
+  const hint = magic === other ? ` (that is the magic of an IDX ${kind === 'images' ? 'labels' : 'images'} file: files swapped?)` : '';
   throw new IdxFormatError(
     filePath,
     `wrong magic number ${magic} (0x${magic.toString(16).padStart(8, '0')}), expected ${expected} ` +
-      `(0x${expected.toString(16).padStart(8, '0')}) for IDX ${what}${hint}`,
+      `(0x${expected.toString(16).padStart(8, '0')}) for IDX ${kind}${hint}`,
   );
 }
 
-function checkLength(bytes: Uint8Array, expected: number, filePath: string, detail: string): void {
-  if (bytes.length === expected) return;
-  const problem = bytes.length < expected ? 'truncated' : 'too long';
+function checkLength(bytes: Uint8Array, header: IdxHeader, filePath: string): void {
+  if (bytes.length === header.totalBytes) return;
+  const problem = bytes.length < header.totalBytes ? 'truncated' : 'too long';
   throw new IdxFormatError(
     filePath,
-    `${problem}: ${bytes.length} bytes, expected exactly ${expected} (${detail})`,
+    `${problem}: ${bytes.length} bytes, expected exactly ${header.totalBytes} (${header.declared})`,
   );
+}
+
+/**
+ * The uncompressed bytes of an IDX file: gzip data is inflated, raw data returned as is.
+ * Inflating stops with an error as soon as the output passes the size the header declares.
+ */
+export async function inflateIdx(bytes: Uint8Array, filePath: string, kind: IdxKind): Promise<Uint8Array> {
+  if (!isGzip(bytes)) return bytes;
+  const headerBytes = 4 + 4 * LAYOUT[kind].dims;
+  const gunzip = createGunzip();
+  gunzip.end(bytes);
+  let head = new Uint8Array(0); // output gathered until the header is complete
+  let header: IdxHeader | undefined;
+  let out = new Uint8Array(0);
+  let filled = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      let data: Uint8Array = chunk;
+      if (!header) {
+        const joined = new Uint8Array(head.length + chunk.length);
+        joined.set(head);
+        joined.set(chunk, head.length);
+        head = joined;
+        if (head.length < headerBytes) continue;
+        header = readHeader(head, filePath, kind);
+        out = new Uint8Array(header.totalBytes);
+        data = head;
+      }
+      if (filled + data.length > out.length) {
+        // Leaving the loop destroys the stream: the rest is never inflated.
+        throw new IdxFormatError(
+          filePath,
+          `too long: inflates to more than ${header.totalBytes} bytes, expected exactly ${header.totalBytes} (${header.declared})`,
+        );
+      }
+      out.set(data, filled);
+      filled += data.length;
+    }
+  } catch (err) {
+    if (err instanceof IdxFormatError) throw err;
+    throw new IdxFormatError(filePath, `corrupt or truncated gzip data (${(err as Error).message})`);
+  }
+  if (!header) return head; // shorter than a header: the parser says so
+  return out.subarray(0, filled);
 }
 
 export interface ParseOptions {
   /** Keep only the first `limit` items (the whole file is still validated). */
   limit?: number;
+}
+
+export interface ParseLabelsOptions extends ParseOptions {
+  /** Labels must be integers 0..classes-1. Default 10. */
+  classes?: number;
 }
 
 function applyLimit(count: number, limit: number | undefined, filePath: string): number {
@@ -106,50 +184,62 @@ function applyLimit(count: number, limit: number | undefined, filePath: string):
   return Math.min(count, limit);
 }
 
-/** Parses an IDX images file (gzip or raw bytes). */
-export function parseIdxImages(raw: Uint8Array, filePath: string, options: ParseOptions = {}): IdxImages {
-  const bytes = gunzipIfNeeded(raw, filePath);
-  const [, count, rows, cols] = header(bytes, filePath, 4, 'images');
-  if (rows === 0 || cols === 0) {
-    throw new IdxFormatError(filePath, `invalid image dimensions ${rows}x${cols}`);
+function refuseGzip(bytes: Uint8Array, filePath: string): void {
+  if (isGzip(bytes)) {
+    throw new IdxFormatError(filePath, 'gzip data: inflate it first (inflateIdx), or use readIdxImages/readIdxLabels');
   }
-  const expected = 16 + count * rows * cols;
-  checkLength(bytes, expected, filePath, `16-byte header + ${count} images of ${rows}x${cols}`);
+}
+
+/** Parses an uncompressed IDX images file. */
+export function parseIdxImages(bytes: Uint8Array, filePath: string, options: ParseOptions = {}): IdxImages {
+  refuseGzip(bytes, filePath);
+  const header = readHeader(bytes, filePath, 'images');
+  checkLength(bytes, header, filePath);
+  const [count, rows, cols] = header.dims;
   const n = applyLimit(count, options.limit, filePath);
   return { pixels: bytes.subarray(16, 16 + n * rows * cols), count: n, rows, cols };
 }
 
-/** Parses an IDX labels file (gzip or raw bytes); every label must be 0-9. */
-export function parseIdxLabels(raw: Uint8Array, filePath: string, options: ParseOptions = {}): IdxLabels {
-  const bytes = gunzipIfNeeded(raw, filePath);
-  const [, count] = header(bytes, filePath, 2, 'labels');
-  checkLength(bytes, 8 + count, filePath, `8-byte header + ${count} labels`);
+/** Parses an uncompressed IDX labels file; every label must be 0..classes-1. */
+export function parseIdxLabels(bytes: Uint8Array, filePath: string, options: ParseLabelsOptions = {}): IdxLabels {
+  refuseGzip(bytes, filePath);
+  const classes = options.classes ?? 10;
+  const header = readHeader(bytes, filePath, 'labels');
+  checkLength(bytes, header, filePath);
   const labels = bytes.subarray(8);
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] > 9) {
-      throw new IdxFormatError(filePath, `label ${labels[i]} at index ${i} is out of range 0-9`);
+    if (labels[i] >= classes) {
+      throw new IdxFormatError(filePath, `label ${labels[i]} at index ${i} is out of range 0-${classes - 1}`);
     }
   }
-  const n = applyLimit(count, options.limit, filePath);
+  const n = applyLimit(header.dims[0], options.limit, filePath);
   return { labels: labels.subarray(0, n), count: n };
 }
 
-async function readBytes(filePath: string): Promise<Uint8Array> {
+/** Reads an IDX file (gzip or raw) and returns its uncompressed bytes, refusing absurd sizes. */
+export async function readIdxBytes(filePath: string, kind: IdxKind): Promise<Uint8Array> {
+  let buf: Buffer;
   try {
-    const buf = await readFile(filePath);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    const { size } = await stat(filePath);
+    // Checked before reading: the file itself must not be absurdly large either.
+    if (size > MAX_IDX_BYTES) {
+      throw new IdxFormatError(filePath, `${size} bytes, more than the ${MAX_IDX_BYTES} an IDX file may have here`);
+    }
+    buf = await readFile(filePath);
   } catch (err) {
+    if (err instanceof IdxFormatError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new IdxFormatError(filePath, e.code === 'ENOENT' ? 'file not found' : `cannot read (${e.message})`);
   }
+  return inflateIdx(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), filePath, kind);
 }
 
 export async function readIdxImages(filePath: string, options: ParseOptions = {}): Promise<IdxImages> {
-  return parseIdxImages(await readBytes(filePath), filePath, options);
+  return parseIdxImages(await readIdxBytes(filePath, 'images'), filePath, options);
 }
 
-export async function readIdxLabels(filePath: string, options: ParseOptions = {}): Promise<IdxLabels> {
-  return parseIdxLabels(await readBytes(filePath), filePath, options);
+export async function readIdxLabels(filePath: string, options: ParseLabelsOptions = {}): Promise<IdxLabels> {
+  return parseIdxLabels(await readIdxBytes(filePath, 'labels'), filePath, options);
 }
 
 /** Builds an IDX images file (raw, uncompressed): for tests and synthetic data. */

@@ -1,24 +1,25 @@
 /**
- * MNIST: locate the IDX files, verify them, download them when missing, and turn them into tensors.
+ * MNIST and Fashion-MNIST: locate the IDX files, verify them, download them when missing, and turn
+ * them into tensors. Both datasets use the same file names, shapes (28x28) and 10 classes.
  *
- * Folder lookup order: options.dataDir (CLI --data-dir), env MNIST_DIR, then `data/mnist` in the
- * project root (resolved from this file, not from the working directory). Files may be named
+ * Folder lookup order: options.dataDir (CLI --data-dir), the dataset's env variable (MNIST_DIR or
+ * FASHION_MNIST_DIR), then `data/<dataset>` in the project root (resolved from this file, not from
+ * the working directory): the download cache this loader manages. Files may be named
  * `train-images-idx3-ubyte.gz` (gzip) or `train-images-idx3-ubyte` (raw). The SHA-256 of the
- * *uncompressed* bytes is checked against the original distribution.
+ * *uncompressed* bytes is checked against the dataset's original distribution unless `verify: false`.
  *
- * Downloads are written atomically: `<file>.tmp-<pid>` in the same folder, gunzipped and checksummed,
- * then renamed into place. A corrupt or partial download is deleted and the next mirror is tried.
+ * Downloads are written atomically: `<file>.tmp-<pid>` in the same folder, fsynced, gunzipped and
+ * checksummed, then renamed into place. A corrupt or partial download is deleted and the next
+ * mirror is tried.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import { mkdir, open, type FileHandle, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../tensor.ts';
-import { gunzipIfNeeded, IdxFormatError, isGzip, parseIdxImages, parseIdxLabels } from './idx.ts';
+import { IdxFormatError, type IdxKind, inflateIdx, isGzip, parseIdxImages, parseIdxLabels, readIdxBytes } from './idx.ts';
 
+/** The IDX file names, the same for every dataset here. */
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
   trainLabels: 'train-labels-idx1-ubyte',
@@ -27,25 +28,78 @@ export const MNIST_FILES = {
 } as const;
 export type MnistFileName = (typeof MNIST_FILES)[keyof typeof MNIST_FILES];
 
-/** SHA-256 of the uncompressed original files. */
-export const MNIST_SHA256: Readonly<Record<MnistFileName, string>> = {
-  'train-images-idx3-ubyte': 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
-  'train-labels-idx1-ubyte': '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
-  't10k-images-idx3-ubyte': '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
-  't10k-labels-idx1-ubyte': 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+export type DatasetName = 'mnist' | 'fashion-mnist';
+
+export interface DatasetInfo {
+  /** The name in messages, e.g. 'Fashion-MNIST'. */
+  label: string;
+  /** Class id -> name. */
+  classNames: string[];
+  files: typeof MNIST_FILES;
+  /** SHA-256 of each uncompressed original file. */
+  sha256: Readonly<Record<MnistFileName, string>>;
+  /** Base URLs of the gzip files, tried in order. */
+  mirrors: readonly string[];
+  /** Env variable with a folder holding the files. */
+  dirEnv: string;
+  /** Env variable with mirrors (comma or space separated) replacing `mirrors`. */
+  mirrorsEnv: string;
+  /** [rows, cols] of every image. */
+  imageSize: readonly [number, number];
+}
+
+export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
+  mnist: {
+    label: 'MNIST',
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    files: MNIST_FILES,
+    sha256: {
+      'train-images-idx3-ubyte': 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+      'train-labels-idx1-ubyte': '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+      't10k-images-idx3-ubyte': '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+      't10k-labels-idx1-ubyte': 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+    },
+    mirrors: ['https://storage.googleapis.com/cvdf-datasets/mnist/', 'https://ossci-datasets.s3.amazonaws.com/mnist/'],
+    dirEnv: 'MNIST_DIR',
+    mirrorsEnv: 'MNIST_MIRRORS',
+    imageSize: [28, 28],
+  },
+  'fashion-mnist': {
+    label: 'Fashion-MNIST',
+    classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+    files: MNIST_FILES,
+    // Computed from Debian's dataset-fashion-mnist (its .gz files are recompressed, the contents are the originals).
+    sha256: {
+      'train-images-idx3-ubyte': 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+      'train-labels-idx1-ubyte': 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+      't10k-images-idx3-ubyte': '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
+      't10k-labels-idx1-ubyte': '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+    },
+    mirrors: [
+      'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
+      // Plain HTTP only; the checksum still guards the content.
+      'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+    ],
+    dirEnv: 'FASHION_MNIST_DIR',
+    mirrorsEnv: 'FASHION_MNIST_MIRRORS',
+    imageSize: [28, 28],
+  },
 };
 
-/** Public HTTPS mirrors of the original gzip IDX files, tried in order. Override with `mirrors` or env MNIST_MIRRORS. */
-export const DEFAULT_MIRRORS: readonly string[] = [
-  'https://storage.googleapis.com/cvdf-datasets/mnist/',
-  'https://ossci-datasets.s3.amazonaws.com/mnist/',
-];
+const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
+
+/** The download cache of `dataset`: `data/<dataset>` in the project root. */
+export function defaultDataDir(dataset: DatasetName = 'mnist'): string {
+  return fileURLToPath(new URL(`../../data/${dataset}`, import.meta.url));
+}
 
 /** `data/mnist` in the project root. */
-export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data/mnist', import.meta.url));
+export const DEFAULT_DATA_DIR = defaultDataDir('mnist');
 
 /** Abort a download when the connection is silent this long. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Abort a download that takes longer than this in all, however steadily data trickles in. */
+const DOWNLOAD_DEADLINE_MS = 15 * 60_000;
 /** Refuse to download more than this per file (the largest raw file is 47 MB). */
 const MAX_DOWNLOAD_BYTES = 128 * 1024 * 1024;
 
@@ -62,11 +116,23 @@ export interface DownloadProgress {
 }
 
 export interface LoadMnistOptions {
-  /** Folder with the IDX files. Default: env MNIST_DIR, else `data/mnist` in the project root. */
+  /** Folder with the IDX files. Default: the dataset's env variable (MNIST_DIR), else `data/<dataset>` in the project root. */
   dataDir?: string;
+  /** Which dataset the files are. Default 'mnist'. */
+  dataset?: DatasetName;
   /**
-   * Download missing files. Default: true for the default `data/mnist` folder, false for a folder
-   * given by `dataDir` or MNIST_DIR (a missing explicit folder is an error that says how to fix it).
+   * Check each file's SHA-256 against the dataset's. Default true. With false, any IDX files of
+   * the dataset's shapes load (a warning says they are not verified). Downloads are always checked.
+   */
+  verify?: boolean;
+  /**
+   * How messages name the folder option: 'dataDir' (default) for the API, '--data-dir' for the CLI.
+   * A name starting with '--' also makes messages suggest the flags --dataset and --no-verify.
+   */
+  optionName?: string;
+  /**
+   * Download missing files. Default: true for the default `data/<dataset>` folder, false for a
+   * folder given by `dataDir` or the env variable (a missing explicit folder is an error that says how to fix it).
    */
   download?: boolean;
   /** Download progress. Default: a reporter on stderr. Pass `() => {}` for silence. */
@@ -74,9 +140,9 @@ export interface LoadMnistOptions {
   /** Keep only the first N training / test examples (the whole file is still checksummed). */
   limitTrain?: number;
   limitTest?: number;
-  /** Base URLs (ending with or without '/'), tried in order. Default: env MNIST_MIRRORS (comma separated), else DEFAULT_MIRRORS. */
+  /** Base URLs (ending with or without '/'), tried in order. Default: env MNIST_MIRRORS (FASHION_MNIST_MIRRORS), else the dataset's mirrors. */
   mirrors?: string[];
-  /** Expected SHA-256 of the uncompressed files; null skips the check for that file. Default: MNIST_SHA256. */
+  /** Expected SHA-256 of the uncompressed files; null skips the check for that file. Default: the dataset's. */
   expected?: Partial<Record<MnistFileName, string | null>>;
   /** Idle timeout for a download connection, in ms. Default 30 s. */
   timeoutMs?: number;
@@ -94,36 +160,67 @@ export interface MnistData {
   test: MnistSplit;
   /** The folder the files were read from (absolute). */
   dataDir: string;
+  dataset: DatasetName;
 }
 
 type DirSource = 'option' | 'env' | 'default';
 
-/** Where MNIST is looked for, and why. */
-export function resolveMnistDir(options: { dataDir?: string } = {}): { dir: string; source: DirSource } {
+function datasetOf(options: { dataset?: string; optionName?: string }): DatasetName {
+  const name = options.dataset ?? 'mnist';
+  if (!(DATASET_NAMES as string[]).includes(name)) {
+    const option = cliStyle(options) ? '--dataset' : 'dataset';
+    throw new Error(`unknown ${option} '${name}': expected ${DATASET_NAMES.map((n) => `'${n}'`).join(' or ')}`);
+  }
+  return name as DatasetName;
+}
+
+function cliStyle(options: { optionName?: string }): boolean {
+  return (options.optionName ?? '').startsWith('--');
+}
+
+/** How to tell the loader which dataset or not to verify, in the caller's terms (API or CLI). */
+function hints(options: LoadMnistOptions) {
+  const cli = cliStyle(options);
+  return {
+    dataDir: options.optionName ?? 'dataDir',
+    dataset: (name: DatasetName) => (cli ? `--dataset ${name}` : `dataset: '${name}'`),
+    noVerify: cli ? '--no-verify' : 'verify: false',
+  };
+}
+
+/** Where the dataset is looked for, and why. */
+export function resolveMnistDir(options: { dataDir?: string; dataset?: DatasetName; optionName?: string } = {}): { dir: string; source: DirSource } {
+  const dataset = datasetOf(options);
+  const cache = defaultDataDir(dataset);
   if (options.dataDir) {
     const dir = path.resolve(options.dataDir);
     // `loadMnist({ dataDir: 'data/mnist' })` from the project root names the default folder: it may download.
-    return { dir, source: dir === DEFAULT_DATA_DIR ? 'default' : 'option' };
+    return { dir, source: dir === cache ? 'default' : 'option' };
   }
-  const env = process.env.MNIST_DIR;
+  const env = process.env[DATASETS[dataset].dirEnv];
   if (env) return { dir: path.resolve(env), source: 'env' };
-  return { dir: DEFAULT_DATA_DIR, source: 'default' };
+  return { dir: cache, source: 'default' };
 }
 
 function mirrorsFrom(options: LoadMnistOptions): string[] {
   if (options.mirrors && options.mirrors.length > 0) return options.mirrors;
-  const env = process.env.MNIST_MIRRORS;
+  const info = DATASETS[datasetOf(options)];
+  const env = process.env[info.mirrorsEnv];
   if (env) {
     const list = env.split(/[\s,]+/).filter(Boolean);
     if (list.length > 0) return list;
   }
-  return [...DEFAULT_MIRRORS];
+  return [...info.mirrors];
 }
 
 function expectedFor(options: LoadMnistOptions, name: MnistFileName): string | null {
   const e = options.expected;
   if (e && name in e) return e[name] ?? null;
-  return MNIST_SHA256[name];
+  return DATASETS[datasetOf(options)].sha256[name];
+}
+
+function kindOf(name: MnistFileName): IdxKind {
+  return name === MNIST_FILES.trainImages || name === MNIST_FILES.testImages ? 'images' : 'labels';
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -153,14 +250,34 @@ function checksumProblem(actual: string, expected: string): string {
   return `SHA-256 of the uncompressed data is ${actual}, expected ${expected}`;
 }
 
-function missingError(dir: string, source: DirSource, missing: string[], dirExists: boolean): Error {
+/**
+ * Why a file on disk fails the checksum and what to do. Deleting is advised only in the download
+ * cache: a file in a folder the user chose (or a system package installed) is not ours to delete.
+ */
+function checksumAdvice(name: MnistFileName, actual: string, source: DirSource, options: LoadMnistOptions): string {
+  const dataset = datasetOf(options);
+  const h = hints(options);
+  const others = DATASET_NAMES.filter((n) => n !== dataset);
+  const owner = others.find((n) => DATASETS[n].sha256[name] === actual);
+  let advice = `the file does not match ${DATASETS[dataset].label}'s checksum`;
+  if (owner) advice += `; it is ${DATASETS[owner].label}'s ${name}: pass ${h.dataset(owner)}`;
+  if (source === 'default') return `${advice} (if it is a damaged download, delete it to download it again)`;
+  if (owner) return advice;
+  return `${advice}: for another dataset pass ${others.map(h.dataset).join(' or ')}, or pass ${h.noVerify} to load unverified IDX files`;
+}
+
+function missingError(dir: string, source: DirSource, missing: string[], dirExists: boolean, options: LoadMnistOptions): Error {
+  const dataset = datasetOf(options);
+  const info = DATASETS[dataset];
   const files = Object.values(MNIST_FILES).map((n) => `${n}.gz`).join(', ');
-  const what = dirExists ? `MNIST not found in ${dir} (missing ${missing.join(', ')})` : `MNIST not found in ${dir} (no such folder)`;
+  const what = dirExists
+    ? `${info.label} not found in ${dir} (missing ${missing.join(', ')})`
+    : `${info.label} not found in ${dir} (no such folder)`;
   const fix =
     source === 'env'
-      ? `set MNIST_DIR to a folder with ${files} (gzip or uncompressed), or unset it to download into data/mnist`
+      ? `set ${info.dirEnv} to a folder with ${files} (gzip or uncompressed), or unset it to download into data/${dataset}`
       : source === 'option'
-        ? `pass --data-dir pointing at a folder with ${files} (gzip or uncompressed), or omit it to download into data/mnist`
+        ? `point ${hints(options).dataDir} at a folder with ${files} (gzip or uncompressed), or omit it to download into data/${dataset}`
         : `put ${files} there, or allow the download`;
   return new Error(`${what}: ${fix}`);
 }
@@ -207,94 +324,84 @@ interface FetchOptions {
   onStart: (total: number | undefined) => void;
 }
 
-/** Streams `url` into `dest` (http or https, follows redirects, idle timeout, length check). */
-function fetchToFile(url: string, dest: string, options: FetchOptions, redirects = 0): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      reject(new Error(`invalid URL ${url}`));
-      return;
-    }
-    const mod = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : undefined;
-    if (!mod) {
-      reject(new Error(`unsupported protocol ${parsed.protocol}`));
-      return;
-    }
-    let settled = false;
-    let out: WriteStream | undefined;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      req.destroy();
-      // Close the file handle before the caller deletes the partial file.
-      if (out && !out.closed) {
-        out.once('close', () => reject(err));
-        out.destroy();
-      } else {
-        reject(err);
-      }
-    };
-    const req = mod.get(
-      parsed,
-      { headers: { 'user-agent': 'wasm-mnist-engine', 'accept-encoding': 'identity' }, timeout: options.timeoutMs },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400 && res.headers.location) {
-          res.resume();
-          if (redirects >= 5) return fail(new Error('too many redirects'));
-          settled = true;
-          const next = new URL(res.headers.location, parsed).toString();
-          fetchToFile(next, dest, options, redirects + 1).then(resolve, reject);
-          return;
-        }
-        if (status !== 200) {
-          res.resume();
-          return fail(new Error(`HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`));
-        }
-        const lengthHeader = res.headers['content-length'];
-        const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-        if (total !== undefined && total > MAX_DOWNLOAD_BYTES) {
-          res.resume();
-          return fail(new Error(`file too large (${total} bytes)`));
-        }
-        options.onStart(total);
-        const file = createWriteStream(dest, { flags: 'wx' });
-        out = file;
-        let received = 0;
-        file.on('error', (err) => fail(new Error(`cannot write ${dest}: ${err.message}`)));
-        res.on('error', (err) => fail(new Error(`connection error after ${received} bytes: ${err.message}`)));
-        res.on('aborted', () => fail(new Error(`connection dropped after ${received} bytes`)));
-        res.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > MAX_DOWNLOAD_BYTES) return fail(new Error(`file too large (over ${MAX_DOWNLOAD_BYTES} bytes)`));
-          options.onChunk(received, total);
-          if (!file.write(chunk)) {
-            res.pause();
-            file.once('drain', () => res.resume());
-          }
-        });
-        res.on('end', () => {
-          if (settled) return;
-          if (!res.complete) return fail(new Error(`connection dropped after ${received} bytes`));
-          if (total !== undefined && received !== total) {
-            return fail(new Error(`incomplete: received ${received} of ${total} bytes`));
-          }
-          file.end(() => {
-            if (settled) return;
-            settled = true;
-            resolve();
-          });
-        });
-      },
-    );
-    req.on('timeout', () => fail(new Error(`stalled: no data for ${Math.round(options.timeoutMs / 1000)} s`)));
-    req.on('error', (err) => {
-      const code = (err as NodeJS.ErrnoException).code;
-      fail(new Error(code && !err.message.includes(code) ? `${code} ${err.message}` : err.message));
+/** A download failure whose message is already final (not a network error to describe). */
+class DownloadFailure extends Error {}
+
+/** "ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1" from fetch's "fetch failed" and its cause. */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  const e = cause instanceof Error ? cause : (err as Error);
+  const code = (e as NodeJS.ErrnoException).code;
+  return code && !e.message.includes(code) ? `${code} ${e.message}` : e.message;
+}
+
+/**
+ * Streams `url` into a new file `dest` with fetch (follows redirects), then fsyncs it. Fails on a
+ * connection silent for `timeoutMs`, on a body shorter than its Content-Length, and past MAX_DOWNLOAD_BYTES.
+ */
+async function fetchToFile(url: string, dest: string, options: FetchOptions): Promise<void> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`invalid URL ${url}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`unsupported protocol ${parsed.protocol}`);
+  // The idle timer restarts on every chunk; AbortSignal.timeout bounds the whole download.
+  const idle = new AbortController();
+  const timer = setTimeout(() => idle.abort(), options.timeoutMs);
+  const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(DOWNLOAD_DEADLINE_MS)]);
+  let responded = false;
+  let received = 0;
+  let file: FileHandle | undefined;
+  try {
+    const res = await fetch(parsed, {
+      signal,
+      headers: { 'user-agent': 'wasm-mnist-engine', 'accept-encoding': 'identity' },
     });
-  });
+    responded = true;
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new DownloadFailure(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+    }
+    // fetch undoes a Content-Encoding, after which Content-Length no longer counts the bytes we see.
+    const lengthHeader = res.headers.get('content-encoding') ? null : res.headers.get('content-length');
+    const total = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    if (total !== undefined && total > MAX_DOWNLOAD_BYTES) {
+      await res.body.cancel();
+      throw new DownloadFailure(`file too large (${total} bytes)`);
+    }
+    options.onStart(total);
+    try {
+      file = await open(dest, 'wx');
+    } catch (err) {
+      throw new DownloadFailure(`cannot write ${dest}: ${(err as Error).message}`);
+    }
+    for await (const chunk of res.body) {
+      timer.refresh();
+      received += chunk.length;
+      if (received > MAX_DOWNLOAD_BYTES) throw new DownloadFailure(`file too large (over ${MAX_DOWNLOAD_BYTES} bytes)`);
+      options.onChunk(received, total);
+      try {
+        await file.write(chunk);
+      } catch (err) {
+        throw new DownloadFailure(`cannot write ${dest}: ${(err as Error).message}`);
+      }
+    }
+    if (total !== undefined && received !== total) {
+      throw new DownloadFailure(`incomplete: received ${received} of ${total} bytes`);
+    }
+    await file.sync();
+  } catch (err) {
+    if (idle.signal.aborted) throw new Error(`stalled: no data for ${options.timeoutMs / 1000} s`);
+    if (signal.aborted) throw new Error(`took longer than ${DOWNLOAD_DEADLINE_MS / 60_000} min`);
+    if (err instanceof DownloadFailure) throw err;
+    if (networkReason(err) === 'bad port') throw new Error(`port ${parsed.port} is one that fetch refuses to connect to`);
+    throw new Error(responded ? `connection dropped after ${received} bytes (${networkReason(err)})` : networkReason(err));
+  } finally {
+    clearTimeout(timer);
+    await file?.close();
+  }
 }
 
 async function removeQuietly(p: string): Promise<void> {
@@ -305,8 +412,21 @@ async function removeQuietly(p: string): Promise<void> {
   }
 }
 
+/** Makes a rename in `dir` durable. Some platforms cannot open a folder: the rename then stands as is. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    /* not supported here */
+  } finally {
+    await handle?.close();
+  }
+}
+
 /**
- * Downloads one MNIST file into `dir` from the first mirror that serves a verified copy.
+ * Downloads one file of the dataset into `dir` from the first mirror that serves a verified copy.
  * Returns the saved path and the verified uncompressed bytes.
  */
 export async function downloadMnistFile(
@@ -314,6 +434,7 @@ export async function downloadMnistFile(
   name: MnistFileName,
   options: LoadMnistOptions = {},
 ): Promise<{ path: string; bytes: Uint8Array }> {
+  const info = DATASETS[datasetOf(options)];
   const mirrors = mirrorsFrom(options);
   const expected = expectedFor(options, name);
   const onProgress = options.onProgress ?? stderrDownloadProgress();
@@ -340,11 +461,11 @@ export async function downloadMnistFile(
           onProgress({ file, url, receivedBytes: r, totalBytes: t, status: 'progress' });
         },
       });
-      const raw = await readFile(tmp);
-      const gz = isGzip(raw);
+      const buf = await readFile(tmp);
+      const raw = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
       let bytes: Uint8Array;
       try {
-        bytes = gunzipIfNeeded(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), url);
+        bytes = await inflateIdx(raw, url, kindOf(name));
       } catch (err) {
         throw new Error((err as Error).message.replace(`${url}: `, ''));
       }
@@ -352,8 +473,9 @@ export async function downloadMnistFile(
         const actual = sha256(bytes);
         if (actual !== expected) throw new Error(`corrupt: ${checksumProblem(actual, expected)}`);
       }
-      const finalPath = path.join(dir, gz ? `${name}.gz` : name);
+      const finalPath = path.join(dir, isGzip(raw) ? `${name}.gz` : name);
       await rename(tmp, finalPath);
+      await syncDir(dir);
       onProgress({ file, url, receivedBytes: received, totalBytes: total, status: 'done' });
       return { path: finalPath, bytes };
     } catch (err) {
@@ -366,7 +488,7 @@ export async function downloadMnistFile(
   if (created) await rmdir(dir).catch(() => {}); // only if still empty: nothing is left behind
   throw new Error(
     `could not download ${name}.gz into ${dir}; every mirror failed:\n  ${failures.join('\n  ')}\n` +
-      `(set MNIST_MIRRORS to other mirrors, or pass --data-dir pointing at a local copy)`,
+      `(set ${info.mirrorsEnv} to other mirrors, or point ${hints(options).dataDir} at a local copy)`,
   );
 }
 
@@ -375,13 +497,14 @@ export async function downloadMnistFile(
 
 interface Located {
   dir: string;
+  source: DirSource;
   paths: Map<MnistFileName, string>;
   /** Uncompressed bytes of files downloaded (and verified) just now. */
   fresh: Map<MnistFileName, Uint8Array>;
 }
 
 /**
- * Makes sure the given MNIST files are in the data folder, downloading the missing ones when
+ * Makes sure the given files are in the data folder, downloading the missing ones when
  * allowed. Returns the folder and each file's path.
  */
 export async function ensureMnistFiles(
@@ -400,7 +523,7 @@ export async function ensureMnistFiles(
   if (missing.length > 0) {
     const allowed = options.download ?? source === 'default';
     if (!allowed) {
-      throw missingError(dir, source, missing.map((n) => `${n}.gz`), await exists(dir));
+      throw missingError(dir, source, missing.map((n) => `${n}.gz`), await exists(dir), options);
     }
     for (const name of missing) {
       const got = await downloadMnistFile(dir, name, options);
@@ -408,27 +531,21 @@ export async function ensureMnistFiles(
       fresh.set(name, got.bytes);
     }
   }
-  return { dir, paths, fresh };
+  return { dir, source, paths, fresh };
 }
 
 async function verifiedBytes(located: Located, name: MnistFileName, options: LoadMnistOptions): Promise<Uint8Array> {
   const filePath = located.paths.get(name)!;
   const cached = located.fresh.get(name);
   if (cached) return cached;
-  let raw: Buffer;
-  try {
-    raw = await readFile(filePath);
-  } catch (err) {
-    throw new IdxFormatError(filePath, `cannot read (${(err as Error).message})`);
-  }
-  const bytes = gunzipIfNeeded(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), filePath);
-  const expected = expectedFor(options, name);
+  const bytes = await readIdxBytes(filePath, kindOf(name));
+  const expected = options.verify === false ? null : expectedFor(options, name);
   if (expected !== null) {
     const actual = sha256(bytes);
     if (actual !== expected) {
       throw new IdxFormatError(
         filePath,
-        `${checksumProblem(actual, expected)}: the file is corrupt or not the original MNIST (delete it to download it again)`,
+        `${checksumProblem(actual, expected)}: ${checksumAdvice(name, actual, located.source, options)}`,
       );
     }
   }
@@ -454,12 +571,20 @@ async function loadSplitFrom(
   limit: number | undefined,
   options: LoadMnistOptions,
 ): Promise<MnistSplit> {
+  const info = DATASETS[datasetOf(options)];
   const imagesName = split === 'train' ? MNIST_FILES.trainImages : MNIST_FILES.testImages;
   const labelsName = split === 'train' ? MNIST_FILES.trainLabels : MNIST_FILES.testLabels;
   const imagesPath = located.paths.get(imagesName)!;
   const labelsPath = located.paths.get(labelsName)!;
   const images = parseIdxImages(await verifiedBytes(located, imagesName, options), imagesPath, { limit });
-  const labels = parseIdxLabels(await verifiedBytes(located, labelsName, options), labelsPath, { limit });
+  const [rows, cols] = info.imageSize;
+  if (images.rows !== rows || images.cols !== cols) {
+    throw new IdxFormatError(imagesPath, `images are ${images.rows}x${images.cols}, ${info.label} images are ${rows}x${cols}`);
+  }
+  const labels = parseIdxLabels(await verifiedBytes(located, labelsName, options), labelsPath, {
+    limit,
+    classes: info.classNames.length,
+  });
   if (images.count !== labels.count) {
     throw new Error(`${imagesPath} has ${images.count} images but ${labelsPath} has ${labels.count} labels`);
   }
@@ -469,16 +594,25 @@ async function loadSplitFrom(
   };
 }
 
+/** With `verify: false`, says once per load that the files are taken on trust. */
+function warnUnverified(located: Located, options: LoadMnistOptions): void {
+  if (options.verify !== false) return;
+  const label = DATASETS[datasetOf(options)].label;
+  console.warn(`warning: the IDX files in ${located.dir} are not verified against ${label}'s checksums (${hints(options).noVerify})`);
+}
+
 /**
- * Loads MNIST (downloading it into `data/mnist` if needed).
+ * Loads the dataset (MNIST by default; downloading it into `data/<dataset>` if needed).
  * train: [60000, 28, 28, 1] float32 in [0, 1] + labels; test: [10000, 28, 28, 1] + labels.
  */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistData> {
+  const dataset = datasetOf(options);
   const located = await ensureMnistFiles(options);
+  warnUnverified(located, options);
   const train = await loadSplitFrom(located, 'train', options.limitTrain, options);
   located.fresh.delete(MNIST_FILES.trainImages);
   const test = await loadSplitFrom(located, 'test', options.limitTest, options);
-  return { train, test, dataDir: located.dir };
+  return { train, test, dataDir: located.dir, dataset };
 }
 
 /**
@@ -488,13 +622,15 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
 export async function loadMnistSplit(
   split: 'train' | 'test',
   options: LoadMnistOptions & { limit?: number } = {},
-): Promise<MnistSplit & { dataDir: string }> {
+): Promise<MnistSplit & { dataDir: string; dataset: DatasetName }> {
+  const dataset = datasetOf(options);
   const names =
     split === 'train'
       ? [MNIST_FILES.trainImages, MNIST_FILES.trainLabels]
       : [MNIST_FILES.testImages, MNIST_FILES.testLabels];
   const located = await ensureMnistFiles(options, names);
+  warnUnverified(located, options);
   const limit = options.limit ?? (split === 'train' ? options.limitTrain : options.limitTest);
   const data = await loadSplitFrom(located, split, limit, options);
-  return { ...data, dataDir: located.dir };
+  return { ...data, dataDir: located.dir, dataset };
 }
