@@ -49,7 +49,7 @@ export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: 
  * sparseRows of rows lo..hi only, one thread's band: its entries go from position lo·cols on (room
  * no other band uses), start[i + 1] is written for each of its rows (start[0] = 0 too when lo = 0),
  * and sums gets the column sums of these rows. Returns the position after its last entry. The
- * caller then moves each band's entries down to follow the band before (threads.ts).
+ * caller then moves each band's entries down to follow the band before (split-kernels.ts).
  */
 export function sparseRowsAt(x: usize, lo: i32, hi: i32, cols: i32, start: usize, index: usize, values: usize, sums: usize): i32 {
   let count: i32 = lo * cols;

@@ -2,14 +2,15 @@
 // arena, so a tensor allocated once can be fed to either and their outputs compared.
 //
 // Threads: getBackend('wasm', { threads: N }) gives the WASM kernels split across N threads (the
-// calling one included; see threads.ts) over the same arena. Without the option the count is
+// calling one included; see split-kernels.ts and thread-pool.ts) over the same arena. Without the option the count is
 // ENGINE_THREADS if set, else the process default: 1 (tests, library use) unless a program raised
 // it with setDefaultThreads (the CLIs use every core).
 import { availableParallelism } from 'node:os';
 import { Arena, createMemory } from './memory.ts';
 import type { Kernels } from './kernels.ts';
 import { referenceKernels } from './reference/index.ts';
-import { ThreadPool } from './threads.ts';
+import { splitKernels, startThreadPool } from './split-kernels.ts';
+import type { ThreadPool } from './thread-pool.ts';
 import { chooseSimdFlavor, compileKernels, instantiateKernels, wasmKernels, type SimdFlavor } from './wasm.ts';
 
 export type BackendName = 'wasm' | 'reference';
@@ -78,8 +79,8 @@ export function getBackend(name: BackendName = 'wasm', options: BackendOptions =
   let entry = runtime.threaded.get(threads);
   if (!entry || entry.pool.isClosed) {
     const { module, memory, instance, arena } = runtime;
-    const pool = new ThreadPool({ module, memory, instance, arena, threads });
-    entry = { pool, backend: { name: 'wasm', flavor: runtime.wasm.flavor, arena, kernels: pool.kernels, threads, pool } };
+    const pool = startThreadPool({ module, memory, instance, arena, threads });
+    entry = { pool, backend: { name: 'wasm', flavor: runtime.wasm.flavor, arena, kernels: splitKernels(pool), threads, pool } };
     runtime.threaded.set(threads, entry);
   }
   return entry.backend;
@@ -123,5 +124,5 @@ function parseThreads(value: number | string, what: string): number {
 }
 
 export type { Kernels } from './kernels.ts';
-export type { ThreadPool } from './threads.ts';
+export type { ThreadPool } from './thread-pool.ts';
 export { Arena } from './memory.ts';
