@@ -38,18 +38,19 @@
 //   relu, reluBackward, mul, dropoutMask, axpy, sgdUpdate, adamUpdate
 //                               ranges: bit-identical.
 // Everything else (softmax, the loss, argmaxRows), and every call below the thresholds, runs on the
-// calling thread: a dispatch costs ~5-30 us, so small calls are faster alone.
+// calling thread: a dispatch costs more than a small call saves. docs/kernels.md has the
+// measurements behind the thresholds and the split rules.
 import type { Kernels } from './kernels.ts';
 import { bands, ThreadPool, type ThreadPoolOptions } from './thread-pool.ts';
 import { wasmKernels } from './wasm.ts';
 
-// ---- Thresholds (measured on the 2-core reference machine; see the commit message) ----
+// ---- Thresholds ----
 /** Minimum flops (2·M·K·N) per thread for a matrix product to be split. */
 export const GEMM_MIN_FLOPS_PER_THREAD = 1_000_000;
 /**
- * GEMM bands are handed out as this many chunks per thread, from a shared counter (runChunks): the
- * two cores of this machine often run at different speeds (one measurement: 6.0 against 8.8 ms for
- * the same half of a product), and a fixed half each would wait for the slower one.
+ * Long GEMMs and image loops are handed out as this many chunks per thread, from a shared counter
+ * (runChunks): cores often run at different speeds, and a fixed share each would wait for the
+ * slowest.
  */
 export const CHUNKS_PER_THREAD = 4;
 /** Minimum f32 elements per thread for an element-wise, copy or pooling kernel to be split. */
@@ -101,8 +102,7 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
    * A split product C (+)= A·B (NN) or A·Bᵀ (NT), optionally with bias and ReLU. Bands of M (rows
    * of A and C) when M is long; bands of N (columns of B and C, gemmStridedAt) when M is a batch of
    * a few hundred rows and N is wide enough, since every M band packs all of B, pre-splatted to 4x
-   * its size: for a dense layer's 128x784x128 that packing is a fifth of each band's time, where an
-   * N band packs half of B and A once. Both are bit-identical to one thread.
+   * its size, where an N band packs half of B and A once. Both are bit-identical to one thread.
    */
   const gemmSplit = (form: number, a: number, b: number, c: number, m: number, k: number, n: number, accumulate: boolean, bias: number | null, relu: boolean): boolean => {
     const byColumns = m <= 256 && n >= 24;
@@ -196,8 +196,7 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
       // Bands of M (columns of Aᵀ, rows of C: gemmStridedAt with lda = m) when M is the long side
       // or C is too big for the partial buffers: bit-identical, but each thread packs all of B. K
       // bands otherwise (the weight gradients of convolutions, K = batch·positions): no repeated
-      // packing, but partial products to add. Measured: conv2's 288x15488x64 1.89x by K vs 1.79x
-      // by M; a dense layer's 784x128x128 1.73x by M vs 1.23x by K.
+      // packing, but partial products to add.
       if (m >= 16 && (m >= k || m * n > PARTIAL_FLOATS)) {
         const p = pool.share(2 * m * k * n, thresholds.minFlopsPerThread, Math.floor(m / 8));
         if (p < 2) return one.gemmTN(a, b, c, m, k, n, accumulate);
@@ -222,8 +221,7 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
       // to follow the band before: the same CSR as one thread's. For a conv's dz these are the
       // image bands of the pool backward that wrote it, so each thread reads the rows it wrote.
       // Column sums: the caller's band into sums, the others' into partials, added in order.
-      // Only big matrices: the MLP's 128x784 batch was no faster split (0.15 against 0.14 ms),
-      // a [15488, 64] matrix 8% nonzero was (0.7 against 1.1 ms).
+      // Only big matrices: a small one is no faster split.
       const p = cols > PARTIAL_FLOATS ? 1 : pool.share(rows * cols, 8 * thresholds.minStreamPerThread, rows);
       if (p < 2) return one.sparseRows(x, rows, cols, start, index, values, sums);
       const b = bands(rows, p, 1);
