@@ -5,11 +5,11 @@
 // a worker's error is thrown by the caller; idle workers never keep the process alive.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { getBackend, type Backend, type Kernels } from '../src/backend/index.ts';
+import { availableParallelism, tmpdir } from 'node:os';
+import { defaultThreads, getBackend, MAX_THREADS, setDefaultThreads, type Backend, type Kernels } from '../src/backend/index.ts';
 import { PARTIAL_FLOATS, splitKernels } from '../src/backend/split-kernels.ts';
 import { bands } from '../src/backend/thread-pool.ts';
 import { Adam, Sequential, Tensor } from '../src/index.ts';
@@ -414,6 +414,34 @@ describe('default thresholds', () => {
     expectExact(r.threaded[0], r.single[0], 'gemmNN small');
     expect(pool.splitCalls).toBe(before);
     bufs.done();
+  });
+});
+
+describe('thread counts', () => {
+  test(`counts above MAX_THREADS (${MAX_THREADS}) are refused by name, from every entry point; 'all' stays within it`, () => {
+    expect(MAX_THREADS).toBe(64);
+    expect(() => getBackend('wasm', { threads: 65 })).toThrow("threads must be at most 64 (the engine's thread limit), got 65");
+    expect(() => setDefaultThreads(1000)).toThrow("setDefaultThreads must be at most 64 (the engine's thread limit), got 1000");
+    const saved = process.env.ENGINE_THREADS;
+    try {
+      process.env.ENGINE_THREADS = '100';
+      expect(() => defaultThreads()).toThrow("ENGINE_THREADS must be at most 64 (the engine's thread limit), got 100");
+      expect(() => getBackend('wasm')).toThrow('ENGINE_THREADS must be at most 64');
+      process.env.ENGINE_THREADS = '0';
+      expect(() => defaultThreads()).toThrow('ENGINE_THREADS must be a whole number >= 1 or "all", got "0"');
+    } finally {
+      if (saved === undefined) delete process.env.ENGINE_THREADS;
+      else process.env.ENGINE_THREADS = saved;
+    }
+    expect(() => getBackend('wasm', { threads: 2.5 })).toThrow('threads must be a whole number >= 1 or "all", got 2.5');
+    try {
+      setDefaultThreads('all');
+      expect(defaultThreads()).toBe(Math.min(availableParallelism(), MAX_THREADS));
+      setDefaultThreads(MAX_THREADS);
+      expect(defaultThreads()).toBe(MAX_THREADS);
+    } finally {
+      setDefaultThreads(1);
+    }
   });
 });
 

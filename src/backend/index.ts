@@ -15,6 +15,13 @@ import { chooseSimdFlavor, compileKernels, instantiateKernels, wasmKernels, type
 
 export type BackendName = 'wasm' | 'reference';
 
+/**
+ * Most threads a backend may use. Each worker thread takes a partial-result buffer (4 MiB) and a
+ * GEMM scratch slot from the 2 GiB memory, and the splits cut a batch of 128 into bands: far past
+ * the core count, extra threads only wait for each other. 'all' gives min(cores, MAX_THREADS).
+ */
+export const MAX_THREADS = 64;
+
 export interface Backend {
   readonly name: BackendName;
   readonly flavor: SimdFlavor | 'typescript';
@@ -28,9 +35,10 @@ export interface Backend {
 
 export interface BackendOptions {
   /**
-   * Threads for the WASM kernels, the calling one included: a number >= 1, or 'all' for every core
-   * (os.availableParallelism()). Default: ENGINE_THREADS, else the process default (see
-   * setDefaultThreads; 1 unless raised). The reference backend is always single-threaded.
+   * Threads for the WASM kernels, the calling one included: a whole number from 1 to MAX_THREADS,
+   * or 'all' for every core (os.availableParallelism(), at most MAX_THREADS). Default:
+   * ENGINE_THREADS, else the process default (see setDefaultThreads; 1 unless raised). The
+   * reference backend is always single-threaded.
    */
   threads?: number | 'all';
 }
@@ -117,9 +125,10 @@ function resolveThreads(threads: number | 'all' | undefined): number {
 }
 
 function parseThreads(value: number | string, what: string): number {
-  if (value === 'all') return availableParallelism();
+  if (value === 'all') return Math.min(availableParallelism(), MAX_THREADS);
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number >= 1 or "all", got ${JSON.stringify(value)}`);
+  if (n > MAX_THREADS) throw new Error(`${what} must be at most ${MAX_THREADS} (the engine's thread limit), got ${n}`);
   return n;
 }
 
