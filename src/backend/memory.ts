@@ -30,9 +30,13 @@ export class Arena {
     this.top = this.base;
   }
 
-  /** Reserves `bytes` bytes aligned to `align` (default 64: a cache line, and v128-aligned). */
-  alloc(bytes: number, align = 64): number {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`Arena.alloc: invalid byte count ${bytes}`);
+  /**
+   * Reserves `bytes` bytes aligned to `align` (default 64: a cache line, and v128-aligned). `what`
+   * names the request in the error thrown when it does not fit, with any hint the caller can give
+   * (say "dense_1 activations for batch 128 (try a smaller batch size)").
+   */
+  alloc(bytes: number, what?: string, align = 64): number {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`Arena.alloc: invalid byte count ${bytes}${forWhat(what)}`);
     const ptr = alignUp(this.top, align);
     const end = ptr + bytes;
     const have = this.memory.buffer.byteLength;
@@ -41,9 +45,8 @@ export class Arena {
       const pages = have / PAGE_BYTES;
       if (pages + needPages > MAX_PAGES) {
         throw new RangeError(
-          `out of WASM memory: a request for ${formatBytes(bytes)} would take the arena to ` +
-            `${formatBytes(end)}, over the ${formatBytes(MAX_PAGES * PAGE_BYTES)} limit ` +
-            `(use a smaller batch size or dataset slice)`,
+          `out of WASM memory: ${formatBytes(bytes)}${forWhat(what)}, on top of ${formatBytes(this.bytesInUse)} ` +
+            `already in use, exceeds the ${formatBytes(MAX_PAGES * PAGE_BYTES)} limit of the engine's WebAssembly memory`,
         );
       }
       // Grow geometrically so that many small allocations do not grow page by page.
@@ -54,13 +57,14 @@ export class Arena {
     return ptr;
   }
 
-  /** Reserves room for `count` float32 values; returns the byte offset. */
-  allocF32(count: number): number {
-    return this.alloc(count * 4);
+  /** Reserves room for `count` float32 values; returns the byte offset. `what` as in alloc. */
+  allocF32(count: number, what?: string): number {
+    return this.alloc(elementBytes('allocF32', count, what), what);
   }
 
-  allocI32(count: number): number {
-    return this.alloc(count * 4);
+  /** Reserves room for `count` int32 values; returns the byte offset. `what` as in alloc. */
+  allocI32(count: number, what?: string): number {
+    return this.alloc(elementBytes('allocI32', count, what), what);
   }
 
   /** The arena's current top; `release(mark)` frees everything allocated after it. */
@@ -111,6 +115,17 @@ function alignUp(n: number, align: number): number {
   return Math.ceil(n / align) * align;
 }
 
+/** Bytes of `count` 4-byte values, refusing a count that is not a whole number >= 0. */
+function elementBytes(method: string, count: number, what: string | undefined): number {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`Arena.${method}: invalid element count ${count}${forWhat(what)}`);
+  return count * 4;
+}
+
+function forWhat(what: string | undefined): string {
+  return what ? ` for ${what}` : '';
+}
+
 function formatBytes(n: number): string {
-  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${n} bytes`;
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`;
 }

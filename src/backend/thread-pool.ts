@@ -203,13 +203,13 @@ export class ThreadPool {
     this.slotList = [0];
     this.partialList = [0];
     if (extraSlots > 0) {
-      const region = arena.alloc((extraSlots + 1) * this.slotBytes);
+      const region = arena.alloc((extraSlots + 1) * this.slotBytes, `the GEMM scratch of ${this.threads} kernel threads`);
       const first = Math.ceil((region - this.slotBase) / this.slotBytes);
       for (let t = 1; t < this.threads; t++) this.slotList.push(t < this.staticSlots ? t : first + (t - this.staticSlots));
     } else {
       for (let t = 1; t < this.threads; t++) this.slotList.push(t);
     }
-    for (let t = 1; t < this.threads; t++) this.partialList.push(arena.allocF32(this.partialFloats));
+    for (let t = 1; t < this.threads; t++) this.partialList.push(arena.allocF32(this.partialFloats, `the partial results of kernel thread ${t}`));
     this.reservedEnd = arena.mark();
   }
 
