@@ -44,18 +44,16 @@ import type { Kernels } from './kernels.ts';
 import { bands, ThreadPool, type ThreadPoolOptions } from './thread-pool.ts';
 import { wasmKernels } from './wasm.ts';
 
-// ---- Thresholds ----
-/** Minimum flops (2·M·K·N) per thread for a matrix product to be split. */
-export const GEMM_MIN_FLOPS_PER_THREAD = 1_000_000;
 /**
  * Long GEMMs and image loops are handed out as this many chunks per thread, from a shared counter
  * (runChunks): cores often run at different speeds, and a fixed share each would wait for the
  * slowest.
  */
 export const CHUNKS_PER_THREAD = 4;
-/** Minimum f32 elements per thread for an element-wise, copy or pooling kernel to be split. */
-export const STREAM_MIN_PER_THREAD = 32_768;
-/** Size of each worker's partial-result buffer (gemmTN, colSum), in floats; bigger m·n stays single-threaded. */
+/**
+ * Size of each worker's buffer for partial results (the splits that add per-thread sums, and the
+ * fused first conv's scratch), in floats; a call that needs more stays on the calling thread.
+ */
 export const PARTIAL_FLOATS = 1 << 20;
 
 /** The exports the split kernels run on the pool. */
@@ -77,10 +75,7 @@ export interface SplitThresholds {
   minStreamPerThread: number;
 }
 
-export const DEFAULT_THRESHOLDS: Readonly<SplitThresholds> = {
-  minFlopsPerThread: GEMM_MIN_FLOPS_PER_THREAD,
-  minStreamPerThread: STREAM_MIN_PER_THREAD,
-};
+export const DEFAULT_THRESHOLDS: Readonly<SplitThresholds> = { minFlopsPerThread: 1_000_000, minStreamPerThread: 32_768 };
 
 /** Starts a pool of worker threads able to run every split kernel. */
 export function startThreadPool(options: Omit<ThreadPoolOptions, 'ops' | 'partialFloats' | 'maxChunks'>): ThreadPool {
