@@ -274,9 +274,8 @@ export function transpose(x: usize, y: usize, rows: i32, cols: i32): void {
 // Subnormal optimizer state is flushed to zero. Where a gradient falls to 0 and stays there (a
 // ReLU unit that died, a pixel inked only in a few early batches), momentum decays geometrically,
 // 0.9ᵗ, and after ~800 steps it is subnormal: x86 then takes a ~100-cycle microcode assist on every
-// operation that touches it, and WebAssembly has no flush-to-zero mode. Measured on an MLP trained
-// on random labels (most units die): a step went from 2 to 6 ms once most of its Adam state had
-// decayed. A value below 2⁻¹²⁶ moves no weight by a representable amount anyway.
+// operation that touches it (a 3x slower step, docs/kernels.md), and WebAssembly has no
+// flush-to-zero mode. A value below 2⁻¹²⁶ moves no weight by a representable amount anyway.
 const FLT_MIN: f32 = 1.17549435e-38;
 
 // @ts-ignore: decorator

@@ -97,8 +97,8 @@ export function gemmNNBias(a: usize, b: usize, bias: usize, c: usize, m: i32, k:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Any product on an explicit scratch slot, for the thread pool (src/backend/threads.ts): each thread
-// computes its band of one product in its own slot. Slot s is the SLOT_BYTES at
+// Any product on an explicit scratch slot, for the threaded kernels (src/backend/split-kernels.ts):
+// each thread computes its band of one product in its own slot. Slot s is the SLOT_BYTES at
 // gemmScratch() + s·gemmSlotBytes(); slots 0 .. gemmSlots()-1 are the static ones below heapBase,
 // a higher slot lies in the arena and the caller must have reserved it there (the pool does).
 

@@ -49,7 +49,7 @@ export function sparseRows(x: usize, rows: i32, cols: i32, start: usize, index: 
  * sparseRows of rows lo..hi only, one thread's band: its entries go from position lo·cols on (room
  * no other band uses), start[i + 1] is written for each of its rows (start[0] = 0 too when lo = 0),
  * and sums gets the column sums of these rows. Returns the position after its last entry. The
- * caller then moves each band's entries down to follow the band before (threads.ts).
+ * caller then moves each band's entries down to follow the band before (split-kernels.ts).
  */
 export function sparseRowsAt(x: usize, lo: i32, hi: i32, cols: i32, start: usize, index: usize, values: usize, sums: usize): i32 {
   let count: i32 = lo * cols;
@@ -64,8 +64,8 @@ export function sparseRowsAt(x: usize, lo: i32, hi: i32, cols: i32, start: usize
     // and stored whole at `count`, which then advances by how many there were. The lanes stored
     // past the new count are overwritten later or lie past the last entry, never past the band's
     // room (count <= i·cols + j, the values before this group). No branch on the mask: at dz's 7%
-    // nonzeros a group holds any in a quarter of cases, and the mispredictions made the loop 2.8x
-    // slower (1.2 against 0.43 ms for 12800x64).
+    // nonzeros a group holds any in a quarter of cases, and mispredicting it costs more than the
+    // stores it would skip.
     for (; j + 4 <= cols; j += 4) {
       const v = v128.load(row + (<usize>j << 2));
       const mask = i32x4.bitmask(f32x4.ne(v, zero));

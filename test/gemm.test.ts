@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import type { Kernels } from '../src/backend/index.ts';
 import { KERNEL_NAMES } from '../src/backend/kernels.ts';
 import { referenceKernels } from '../src/backend/reference/index.ts';
-import { SPLIT_OPS } from '../src/backend/threads.ts';
+import { SPLIT_OPS } from '../src/backend/split-kernels.ts';
 import { compileKernels, instantiateKernels } from '../src/backend/wasm.ts';
 import { backends, Buffers, expectClose, rng, SIZES, uniform } from './kernel-utils.ts';
 

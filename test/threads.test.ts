@@ -1,16 +1,17 @@
-// The threaded kernels (src/backend/threads.ts) against the single-thread WASM kernels: every split
+// The threaded kernels (src/backend/split-kernels.ts over thread-pool.ts) against the single-thread WASM kernels: every split
 // kernel on awkward sizes, bit-identical where the split does not change the order of operations
 // (row/image/range bands), close where it adds partial results (gemmTN's K bands, colSum's row
 // bands) and then identical from run to run; a model trains to the same loss on 1 and 2 threads;
 // a worker's error is thrown by the caller; idle workers never keep the process alive.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { getBackend, type Backend, type Kernels } from '../src/backend/index.ts';
-import { bands, PARTIAL_FLOATS } from '../src/backend/threads.ts';
+import { describe, expect, test } from 'vitest';
+import { availableParallelism, tmpdir } from 'node:os';
+import { defaultThreads, getBackend, MAX_THREADS, setDefaultThreads, type Backend, type Kernels } from '../src/backend/index.ts';
+import { PARTIAL_FLOATS, splitKernels } from '../src/backend/split-kernels.ts';
+import { bands } from '../src/backend/thread-pool.ts';
 import { Adam, Sequential, Tensor } from '../src/index.ts';
 import { PRESETS } from '../src/cli/presets.ts';
 import { Random } from '../src/random.ts';
@@ -22,18 +23,9 @@ const arena = one.arena;
 const single = one.kernels;
 const threaded = [2, 3].map((threads) => getBackend('wasm', { threads }));
 
-/** Runs `body` with the pool's thresholds at their minimum, so that even 1-row calls are split. */
-function splitEverything(backend: Backend) {
-  const pool = backend.pool!;
-  let saved: [number, number] = [0, 0];
-  beforeAll(() => {
-    saved = [pool.minFlopsPerThread, pool.minStreamPerThread];
-    pool.minFlopsPerThread = 1;
-    pool.minStreamPerThread = 1;
-  });
-  afterAll(() => {
-    [pool.minFlopsPerThread, pool.minStreamPerThread] = saved;
-  });
+/** Kernels over the backend's pool with the thresholds at their minimum, so that even 1-row calls are split. */
+function splitEverything(backend: Backend): Kernels {
+  return splitKernels(backend.pool!, { minFlopsPerThread: 1, minStreamPerThread: 1 });
 }
 
 /**
@@ -69,8 +61,7 @@ test('bands: aligned, ordered, covering', () => {
 });
 
 describe.each(threaded)('$threads threads, every call split', (backend) => {
-  splitEverything(backend);
-  const k = backend.kernels;
+  const k = splitEverything(backend);
 
   describe('GEMM by row bands (long M) and column bands (M <= 256, N >= 24) is bit-identical', () => {
     const Ms = [1, 3, 7, 8, 17, 785];
@@ -423,6 +414,52 @@ describe('default thresholds', () => {
     expectExact(r.threaded[0], r.single[0], 'gemmNN small');
     expect(pool.splitCalls).toBe(before);
     bufs.done();
+  });
+});
+
+describe('thread counts', () => {
+  test(`counts above MAX_THREADS (${MAX_THREADS}) are refused by name, from every entry point; 'all' stays within it`, () => {
+    expect(MAX_THREADS).toBe(64);
+    expect(() => getBackend('wasm', { threads: 65 })).toThrow("threads must be at most 64 (the engine's thread limit), got 65");
+    expect(() => setDefaultThreads(1000)).toThrow("setDefaultThreads must be at most 64 (the engine's thread limit), got 1000");
+    const saved = process.env.ENGINE_THREADS;
+    try {
+      process.env.ENGINE_THREADS = '100';
+      expect(() => defaultThreads()).toThrow("ENGINE_THREADS must be at most 64 (the engine's thread limit), got 100");
+      expect(() => getBackend('wasm')).toThrow('ENGINE_THREADS must be at most 64');
+      process.env.ENGINE_THREADS = '0';
+      expect(() => defaultThreads()).toThrow('ENGINE_THREADS must be a whole number >= 1 or "all", got "0"');
+    } finally {
+      if (saved === undefined) delete process.env.ENGINE_THREADS;
+      else process.env.ENGINE_THREADS = saved;
+    }
+    expect(() => getBackend('wasm', { threads: 2.5 })).toThrow('threads must be a whole number >= 1 or "all", got 2.5');
+    try {
+      setDefaultThreads('all');
+      expect(defaultThreads()).toBe(Math.min(availableParallelism(), MAX_THREADS));
+      setDefaultThreads(MAX_THREADS);
+      expect(defaultThreads()).toBe(MAX_THREADS);
+    } finally {
+      setDefaultThreads(1);
+    }
+  });
+});
+
+describe('many threads', () => {
+  test('17 threads split a long GEMM into 68 chunks (more than a pool of 16 could take), bit-identical', () => {
+    const backend = getBackend('wasm', { threads: 17 });
+    try {
+      const bufs = new Buffers(arena);
+      const [m, kk, n] = [4000, 288, 64];
+      const a = bufs.f32(m * kk, uniform(rand, m * kk)), b = bufs.f32(kk * n, uniform(rand, kk * n));
+      const before = backend.pool!.splitCalls;
+      const r = both(bufs, [{ n: m * n }], (kn, [c]) => kn.gemmNN(a, b, c, m, kk, n, 0), backend.kernels);
+      expect(backend.pool!.splitCalls).toBe(before + 1);
+      expectExact(r.threaded[0], r.single[0], 'gemmNN on 17 threads');
+      bufs.done();
+    } finally {
+      backend.pool!.close();
+    }
   });
 });
 

@@ -2,17 +2,25 @@
 // arena, so a tensor allocated once can be fed to either and their outputs compared.
 //
 // Threads: getBackend('wasm', { threads: N }) gives the WASM kernels split across N threads (the
-// calling one included; see threads.ts) over the same arena. Without the option the count is
+// calling one included; see split-kernels.ts and thread-pool.ts) over the same arena. Without the option the count is
 // ENGINE_THREADS if set, else the process default: 1 (tests, library use) unless a program raised
 // it with setDefaultThreads (the CLIs use every core).
 import { availableParallelism } from 'node:os';
 import { Arena, createMemory } from './memory.ts';
 import type { Kernels } from './kernels.ts';
 import { referenceKernels } from './reference/index.ts';
-import { ThreadPool } from './threads.ts';
+import { splitKernels, startThreadPool } from './split-kernels.ts';
+import type { ThreadPool } from './thread-pool.ts';
 import { chooseSimdFlavor, compileKernels, instantiateKernels, wasmKernels, type SimdFlavor } from './wasm.ts';
 
 export type BackendName = 'wasm' | 'reference';
+
+/**
+ * Most threads a backend may use. Each worker thread takes a partial-result buffer (4 MiB) and a
+ * GEMM scratch slot from the 2 GiB memory, and the splits cut a batch of 128 into bands: far past
+ * the core count, extra threads only wait for each other. 'all' gives min(cores, MAX_THREADS).
+ */
+export const MAX_THREADS = 64;
 
 export interface Backend {
   readonly name: BackendName;
@@ -27,9 +35,10 @@ export interface Backend {
 
 export interface BackendOptions {
   /**
-   * Threads for the WASM kernels, the calling one included: a number >= 1, or 'all' for every core
-   * (os.availableParallelism()). Default: ENGINE_THREADS, else the process default (see
-   * setDefaultThreads; 1 unless raised). The reference backend is always single-threaded.
+   * Threads for the WASM kernels, the calling one included: a whole number from 1 to MAX_THREADS,
+   * or 'all' for every core (os.availableParallelism(), at most MAX_THREADS). Default:
+   * ENGINE_THREADS, else the process default (see setDefaultThreads; 1 unless raised). The
+   * reference backend is always single-threaded.
    */
   threads?: number | 'all';
 }
@@ -78,8 +87,8 @@ export function getBackend(name: BackendName = 'wasm', options: BackendOptions =
   let entry = runtime.threaded.get(threads);
   if (!entry || entry.pool.isClosed) {
     const { module, memory, instance, arena } = runtime;
-    const pool = new ThreadPool({ module, memory, instance, arena, threads });
-    entry = { pool, backend: { name: 'wasm', flavor: runtime.wasm.flavor, arena, kernels: pool.kernels, threads, pool } };
+    const pool = startThreadPool({ module, memory, instance, arena, threads });
+    entry = { pool, backend: { name: 'wasm', flavor: runtime.wasm.flavor, arena, kernels: splitKernels(pool), threads, pool } };
     runtime.threaded.set(threads, entry);
   }
   return entry.backend;
@@ -116,12 +125,13 @@ function resolveThreads(threads: number | 'all' | undefined): number {
 }
 
 function parseThreads(value: number | string, what: string): number {
-  if (value === 'all') return availableParallelism();
+  if (value === 'all') return Math.min(availableParallelism(), MAX_THREADS);
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number >= 1 or "all", got ${JSON.stringify(value)}`);
+  if (n > MAX_THREADS) throw new Error(`${what} must be at most ${MAX_THREADS} (the engine's thread limit), got ${n}`);
   return n;
 }
 
 export type { Kernels } from './kernels.ts';
-export type { ThreadPool } from './threads.ts';
+export type { ThreadPool } from './thread-pool.ts';
 export { Arena } from './memory.ts';

@@ -44,7 +44,7 @@ export class Arena {
 
   /** Reserves `bytes` bytes; `what` names the request in an out-of-memory error. */
   alloc(bytes: number, what?: string): number {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`Arena.alloc: invalid byte count ${bytes}${what ? ` for ${what}` : ''}`);
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`Arena.alloc: invalid byte count ${bytes}${forWhat(what)}`);
     const size = alignUp(Math.max(bytes, 1), ALIGN);
     const hole = this.holes.findIndex((h) => h.bytes >= size);
     let ptr: number;
@@ -63,13 +63,14 @@ export class Arena {
     return ptr;
   }
 
-  /** Reserves room for `count` float32 values; returns the byte offset. */
+  /** Reserves room for `count` float32 values; returns the byte offset. `what` as in alloc. */
   allocF32(count: number, what?: string): number {
-    return this.alloc(count * 4, what);
+    return this.alloc(elementBytes('allocF32', count, what), what);
   }
 
+  /** Reserves room for `count` int32 values; returns the byte offset. `what` as in alloc. */
   allocI32(count: number, what?: string): number {
-    return this.alloc(count * 4, what);
+    return this.alloc(elementBytes('allocI32', count, what), what);
   }
 
   /** Gives a block back. */
@@ -142,9 +143,8 @@ export class Arena {
     const pages = have / PAGE_BYTES;
     if (pages + needPages > MAX_PAGES) {
       throw new RangeError(
-        `out of WASM memory: ${formatBytes(bytes)}${what ? ` for ${what}` : ''} would take the engine's memory to ` +
-          `${formatBytes(end)}, over WebAssembly's ${formatBytes(MAX_PAGES * PAGE_BYTES)} limit ` +
-          `(${formatBytes(this.bytesInUse)} already in use)`,
+        `out of WASM memory: ${formatBytes(bytes)}${forWhat(what)}, on top of ${formatBytes(this.bytesInUse)} ` +
+          `already in use, exceeds the ${formatBytes(MAX_PAGES * PAGE_BYTES)} limit of the engine's WebAssembly memory`,
       );
     }
     // Grow geometrically so that many small allocations do not grow page by page.
@@ -185,6 +185,17 @@ function alignUp(n: number, align: number): number {
   return Math.ceil(n / align) * align;
 }
 
+/** Bytes of `count` 4-byte values, refusing a count that is not a whole number >= 0. */
+function elementBytes(method: string, count: number, what: string | undefined): number {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`Arena.${method}: invalid element count ${count}${forWhat(what)}`);
+  return count * 4;
+}
+
+function forWhat(what: string | undefined): string {
+  return what ? ` for ${what}` : '';
+}
+
 function formatBytes(n: number): string {
-  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${n} bytes`;
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`;
 }

@@ -1,4 +1,4 @@
-// A kernel thread of the pool in threads.ts. Plain JavaScript on purpose: Node runs it as is, with
+// A kernel thread of the pool in thread-pool.ts. Plain JavaScript on purpose: Node runs it as is, with
 // no TypeScript loader, both under `tsx` (whose loader workers would otherwise inherit and start
 // again in every thread) and under vitest (which transforms only the modules it imports itself,
 // never a worker's entry file).
