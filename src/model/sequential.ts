@@ -18,6 +18,7 @@ import { Dropout } from '../layers/dropout.ts';
 import { Flatten } from '../layers/flatten.ts';
 import type { Optimizer } from '../optimizers/optimizer.ts';
 import { formatSummary } from './summary.ts';
+import { saveModel } from './save.ts';
 
 export type LossName = 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy';
 export type Labels = Uint8Array | Int32Array | readonly number[] | Tensor;
@@ -394,7 +395,6 @@ export class Sequential {
   }
 
   async save(dir: string): Promise<void> {
-    const { saveModel } = await import('./serialization.ts');
     await saveModel(this, dir);
   }
 

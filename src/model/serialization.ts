@@ -3,9 +3,9 @@
 //   model.json   { format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { layers } },
 //                  weightsManifest: [{ paths: ['weights.bin'], weights: [{ name, shape, dtype }] }] }
 //   weights.bin  every weight as little-endian float32, in manifest order (Keras order).
+// Saving is in save.ts (which sequential.ts imports); loading builds a Sequential, so it lives here.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic.ts';
 import { Sequential, type SequentialOptions } from './sequential.ts';
 import { Layer } from '../layers/layer.ts';
 import { Dense } from '../layers/dense.ts';
@@ -15,44 +15,9 @@ import { Flatten } from '../layers/flatten.ts';
 import { Dropout } from '../layers/dropout.ts';
 import { ReLU, Softmax } from '../layers/activations.ts';
 import { Tensor } from '../tensor.ts';
+import { modelFolder } from './model-format.ts';
 
-const GENERATED_BY = 'wasm-mnist-engine (TensorFlow.js Layers format)';
-
-export async function saveModel(model: Sequential, dir: string): Promise<void> {
-  const weights = model.getWeights();
-  const params = model.params();
-  const layers = model.layers.map((layer, i) => {
-    const config: Record<string, unknown> = { ...layer.getConfig(), name: layer.name, trainable: true };
-    if (i === 0) Object.assign(config, { batch_input_shape: [null, ...layer.inputShape], dtype: 'float32' });
-    return { class_name: layer.className, config };
-  });
-  const json = {
-    format: 'layers-model',
-    generatedBy: GENERATED_BY,
-    convertedBy: null,
-    modelTopology: {
-      class_name: 'Sequential',
-      config: { name: model.name, layers },
-      keras_version: 'tfjs-layers 4.22.0',
-      backend: 'tensor_flow.js',
-    },
-    weightsManifest: [
-      {
-        paths: ['weights.bin'],
-        weights: params.map((p) => ({ name: model.weightName(p), shape: [...p.shape], dtype: 'float32' })),
-      },
-    ],
-  };
-  const bytes = new Uint8Array(weights.reduce((n, w) => n + w.size * 4, 0));
-  let offset = 0;
-  for (const w of weights) {
-    bytes.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
-    offset += w.data.byteLength;
-  }
-  // weights.bin first: a model.json on disk always describes a complete weights file.
-  await writeFileAtomic(join(dir, 'weights.bin'), bytes);
-  await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1));
-}
+export { saveModel } from './save.ts';
 
 interface ManifestEntry {
   name: string;
@@ -61,7 +26,8 @@ interface ManifestEntry {
 }
 
 /** Reads a model saved by `save` or by TensorFlow.js (`model.save('file://dir')`). */
-export async function loadModel(dir: string, options: Omit<SequentialOptions, 'name'> = {}): Promise<Sequential> {
+export async function loadModel(location: string | URL, options: Omit<SequentialOptions, 'name'> = {}): Promise<Sequential> {
+  const dir = modelFolder(location, 'loadModel');
   const modelPath = join(dir, 'model.json');
   const text = await readFile(modelPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot read model: ${modelPath}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
