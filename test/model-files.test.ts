@@ -120,7 +120,7 @@ describe('save and load', () => {
     const dir = tempDir();
     cpSync(FIXTURES + 'tfjs-model/model.json', join(dir, 'model.json'));
     await expect(loadModel(dir)).rejects.toThrow(/weights\.bin: no such file/);
-    await expect(loadModel(join(dir, 'nowhere'))).rejects.toThrow(/model\.json: no such file/);
+    await expect(loadModel(join(dir, 'nowhere'))).rejects.toThrow(`cannot read model: ${join(dir, 'nowhere', 'model.json')}: no such file`);
   });
 
   it('a corrupted model.json is an error naming the file', async () => {

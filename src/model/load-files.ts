@@ -23,7 +23,7 @@ type Fail = (problem: string) => Error;
 
 /** model.json's text, refusing anything but a regular file of at most MAX_MODEL_JSON_BYTES. */
 export async function readModelJson(modelPath: string): Promise<string> {
-  const opened = await openRegularFile(modelPath, () => new Error(`cannot read model: ${modelPath} is not a regular file`));
+  const opened = await openRegularFile(modelPath, 'model', () => new Error(`cannot read model: ${modelPath} is not a regular file`));
   try {
     if (opened.size > MAX_MODEL_JSON_BYTES) {
       throw new Error(`cannot read model: ${modelPath} has ${opened.size} bytes, more than the ${MAX_MODEL_JSON_BYTES / 2 ** 20} MiB a model.json may have`);
@@ -83,7 +83,7 @@ export async function readWeights(dir: string, manifest: ManifestGroup[], fail: 
     try {
       for (const path of group.paths) {
         const file = await resolveWeightsPath(root, dir, path, fail);
-        files.push({ path: file, ...(await openRegularFile(file, () => fail(`weightsManifest path ${JSON.stringify(path)} ${NOT_REGULAR}`))) });
+        files.push({ path: file, ...(await openRegularFile(file, 'weights', () => fail(`weightsManifest path ${JSON.stringify(path)} ${NOT_REGULAR}`))) });
       }
       const size = files.reduce((n, f) => n + f.size, 0);
       if (size !== needed) {
@@ -155,9 +155,9 @@ async function missingInside(root: string, path: string): Promise<boolean> {
  * Opens a regular file for reading, refusing FIFOs, devices and folders before opening them (and
  * without blocking if one is swapped in meanwhile: the handle is checked to be the same file).
  */
-async function openRegularFile(path: string, notRegular: () => Error): Promise<{ handle: FileHandle; size: number }> {
+async function openRegularFile(path: string, what: 'model' | 'weights', notRegular: () => Error): Promise<{ handle: FileHandle; size: number }> {
   const before = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    throw new Error(`cannot read ${what}: ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
   if (!before.isFile()) throw notRegular();
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
