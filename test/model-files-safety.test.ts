@@ -121,10 +121,13 @@ describe('file sizes are checked before reading', () => {
     );
   });
 
-  it('refuses a weights file a few bytes too long', async () => {
-    const { dir, weightBytes } = await savedModel();
+  it('refuses a weights file a few bytes too long, naming it as the caller did', async () => {
+    const { root, dir, weightBytes } = await savedModel();
     truncateSync(join(dir, 'weights.bin'), weightBytes + 4);
-    expect(await loadError(dir)).toMatch(new RegExp(`weights\\.bin: ${weightBytes + 4} bytes, but the manifest needs ${weightBytes} `));
+    symlinkSync(dir, join(root, 'alias'));
+    expect(await loadError(join(root, 'alias'))).toMatch(
+      new RegExp(`^${join(root, 'alias', 'weights.bin')}: ${weightBytes + 4} bytes, but the manifest needs ${weightBytes} `),
+    );
   });
 
   it('refuses a model.json over 16 MiB before parsing it', async () => {

@@ -82,8 +82,9 @@ export async function readWeights(dir: string, manifest: ManifestGroup[], fail: 
     const files: { path: string; handle: FileHandle; size: number }[] = [];
     try {
       for (const path of group.paths) {
-        const file = await resolveWeightsPath(root, dir, path, fail);
-        files.push({ path: file, ...(await openRegularFile(file, 'weights', () => fail(`weightsManifest path ${JSON.stringify(path)} ${NOT_REGULAR}`))) });
+        const real = await resolveWeightsPath(root, dir, path, fail);
+        const opened = await openRegularFile(real, 'weights', () => fail(`weightsManifest path ${JSON.stringify(path)} ${NOT_REGULAR}`));
+        files.push({ path: join(dir, path), ...opened });
       }
       const size = files.reduce((n, f) => n + f.size, 0);
       if (size !== needed) {
