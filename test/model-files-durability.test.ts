@@ -6,12 +6,16 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type * as fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
 type Op = ['write' | 'fsync' | 'rename' | 'link', string, string?];
 const ops: Op[] = [];
 let fullDiskAt: RegExp | null = null;
 let noHardLinks = false;
+/** The folder fsync (counting from 1) that fails, as a disk error would. */
+let failFolderSync = 0;
+let folderSyncs = 0;
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof fsPromises>();
@@ -21,6 +25,9 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     const { sync, writeFile } = handle;
     handle.sync = async () => {
       ops.push(['fsync', name]);
+      if ((await handle.stat()).isDirectory() && ++folderSyncs === failFolderSync) {
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      }
       return sync.call(handle);
     };
     handle.writeFile = async (data, options) => {
@@ -60,6 +67,8 @@ afterEach(() => {
   ops.length = 0;
   fullDiskAt = null;
   noHardLinks = false;
+  failFolderSync = 0;
+  folderSyncs = 0;
 });
 afterAll(() => expect(created.filter((dir) => existsSync(dir))).toEqual([]));
 
@@ -128,6 +137,27 @@ describe('durable writes', () => {
     expectDurable(ops);
     expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
     expect((await loadModel(dir)).getWeights()).toEqual(model.getWeights());
+  });
+
+  it('a failed folder fsync, after any rename, leaves the old model or the new one', async () => {
+    const [A, B] = [mlp(1), mlp(2)];
+    const dir = tempDir();
+    await A.save(dir);
+    folderSyncs = 0;
+    await B.save(dir);
+    const perSave = folderSyncs;
+    expect(perSave).toBe(5);
+    const outcomes = [];
+    for (let k = 1; k <= perSave; k++) {
+      await A.save(dir);
+      [folderSyncs, failFolderSync] = [0, k];
+      await expect(B.save(dir)).rejects.toThrow(/EIO: i\/o error, fsync; the (model saved there before|new model is saved)/);
+      failFolderSync = 0;
+      const weights = (await loadModel(dir)).getWeights();
+      outcomes.push(isDeepStrictEqual(weights, A.getWeights()) ? 'A' : isDeepStrictEqual(weights, B.getWeights()) ? 'B' : 'other');
+    }
+    // The second fsync follows the commit rename of model.json.
+    expect(outcomes).toEqual(['A', 'B', 'B', 'B', 'B']);
   });
 
   it('a full disk while writing the weights leaves the previous model and no partial files', async () => {

@@ -71,8 +71,8 @@ export async function saveModel(model: Sequential, location: string | URL, optio
     await writeFileDurable(path(`${MODEL_JSON}.${tag}.tmp`), modelJson(model, staged));
     await step('commit model.json naming the new weights');
     await rename(path(`${MODEL_JSON}.${tag}.tmp`), path(MODEL_JSON));
-    await syncFolder(dir);
     state = 'staged';
+    await syncFolder(dir);
     await step('link weights.bin');
     await linkOrCopy(path(staged), path(`${WEIGHTS_BIN}.${tag}.tmp`));
     await step('rename weights.bin');
@@ -82,8 +82,8 @@ export async function saveModel(model: Sequential, location: string | URL, optio
     await writeFileDurable(path(`${MODEL_JSON}.${tag}.tmp`), modelJson(model, WEIGHTS_BIN));
     await step('rename final model.json');
     await rename(path(`${MODEL_JSON}.${tag}.tmp`), path(MODEL_JSON));
-    await syncFolder(dir);
     state = 'new';
+    await syncFolder(dir);
     await step('remove leftovers');
     await removeLeftovers(dir);
   } catch (error) {
