@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, cpSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadModel, Tensor, SGD, Adam, Sequential, Conv2D, MaxPooling2D, Flatten, Dense, Dropout } from '../src/index.ts';
 import type { BackendName } from '../src/backend/index.ts';
 import { FIXTURES, maxRelError, readFixture } from './layer-utils.ts';
@@ -26,8 +26,15 @@ interface TrainSteps {
 
 const BACKENDS: BackendName[] = ['reference', 'wasm'];
 
+const tempDirs: string[] = [];
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'engine-model-'));
+  const dir = mkdtempSync(join(tmpdir(), 'engine-model-'));
+  tempDirs.push(dir);
+  return dir;
 }
 
 describe.each(BACKENDS)('TF.js model files (%s backend)', (backend) => {
@@ -113,7 +120,7 @@ describe('save and load', () => {
     const dir = tempDir();
     cpSync(FIXTURES + 'tfjs-model/model.json', join(dir, 'model.json'));
     await expect(loadModel(dir)).rejects.toThrow(/weights\.bin: no such file/);
-    await expect(loadModel(join(dir, 'nowhere'))).rejects.toThrow(/model\.json: no such file/);
+    await expect(loadModel(join(dir, 'nowhere'))).rejects.toThrow(`cannot read model: ${join(dir, 'nowhere', 'model.json')}: no such file`);
   });
 
   it('a corrupted model.json is an error naming the file', async () => {

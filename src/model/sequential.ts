@@ -24,6 +24,7 @@ import type { Optimizer } from '../optimizers/optimizer.ts';
 import { saveModel } from './serialization.ts';
 import { checkOptions } from '../options.ts';
 import { formatSummary } from './summary.ts';
+import { saveModel } from './save.ts';
 
 export type Labels = Uint8Array | Int32Array | readonly number[] | Tensor;
 

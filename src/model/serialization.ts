@@ -3,9 +3,8 @@
 //   model.json   { format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { layers } },
 //                  weightsManifest: [{ paths: ['weights.bin'], weights: [{ name, shape, dtype }] }] }
 //   weights.bin  every weight as little-endian float32, in manifest order (Keras order).
-import { readFile } from 'node:fs/promises';
+// Saving is in save.ts (which sequential.ts imports); loading builds a Sequential, so it lives here.
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic.ts';
 import { Sequential, type SequentialOptions } from './sequential.ts';
 import { Layer } from '../layers/layer.ts';
 import { Dense } from '../layers/dense.ts';
@@ -15,64 +14,27 @@ import { Flatten } from '../layers/flatten.ts';
 import { Dropout } from '../layers/dropout.ts';
 import { ReLU, Softmax } from '../layers/activations.ts';
 import { Tensor } from '../tensor.ts';
+import { MODEL_JSON, badWeightMessage, firstBadWeight, modelFolder } from './model-format.ts';
+import { parseManifest, readModelJson, readWeights } from './load-files.ts';
 
-const GENERATED_BY = 'wasm-mnist-engine (TensorFlow.js Layers format)';
+export { saveModel } from './save.ts';
 
-export async function saveModel(model: Sequential, dir: string): Promise<void> {
-  const weights = model.getWeights();
-  const params = model.params();
-  const layers = model.layers.map((layer, i) => {
-    const config: Record<string, unknown> = { ...layer.getConfig(), name: layer.name, trainable: true };
-    if (i === 0) Object.assign(config, { batch_input_shape: [null, ...layer.inputShape], dtype: 'float32' });
-    return { class_name: layer.className, config };
-  });
-  const json = {
-    format: 'layers-model',
-    generatedBy: GENERATED_BY,
-    convertedBy: null,
-    modelTopology: {
-      class_name: 'Sequential',
-      config: { name: model.name, layers },
-      keras_version: 'tfjs-layers 4.22.0',
-      backend: 'tensor_flow.js',
-    },
-    weightsManifest: [
-      {
-        paths: ['weights.bin'],
-        weights: params.map((p) => ({ name: model.weightName(p), shape: [...p.shape], dtype: 'float32' })),
-      },
-    ],
-  };
-  const bytes = new Uint8Array(weights.reduce((n, w) => n + w.size * 4, 0));
-  let offset = 0;
-  for (const w of weights) {
-    bytes.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
-    offset += w.data.byteLength;
-  }
-  // weights.bin first: a model.json on disk always describes a complete weights file.
-  await writeFileAtomic(join(dir, 'weights.bin'), bytes);
-  await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(json, null, 1));
-}
-
-interface ManifestEntry {
-  name: string;
-  shape: number[];
-  dtype?: string;
-}
-
-/** Reads a model saved by `save` or by TensorFlow.js (`model.save('file://dir')`). */
-export async function loadModel(dir: string, options: Omit<SequentialOptions, 'name'> = {}): Promise<Sequential> {
-  const modelPath = join(dir, 'model.json');
-  const text = await readFile(modelPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read model: ${modelPath}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-  });
-  let json: { format?: string; modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: ManifestEntry[] }[] };
+/**
+ * Reads a model saved by `save` or by TensorFlow.js (`model.save('file://dir')`) from a folder
+ * path or a file:// URL. Files from anyone are safe to load: see load-files.ts.
+ */
+export async function loadModel(location: string | URL, options: Omit<SequentialOptions, 'name'> = {}): Promise<Sequential> {
+  const dir = modelFolder(location, 'loadModel');
+  const modelPath = join(dir, MODEL_JSON);
+  const text = await readModelJson(modelPath);
+  let json: { format?: unknown; modelTopology?: unknown; weightsManifest?: unknown };
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new Error(`${modelPath} is not valid JSON (${(error as Error).message}); the file is damaged`);
   }
   const fail = (problem: string) => new Error(`${modelPath}: ${problem}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail('is not a JSON object');
   if (json.format !== undefined && json.format !== 'layers-model') throw fail(`format is "${json.format}", expected "layers-model"`);
   const topology = json.modelTopology as { class_name?: string; config?: unknown } | undefined;
   if (!topology || typeof topology !== 'object') throw fail('has no modelTopology');
@@ -95,52 +57,36 @@ export async function loadModel(dir: string, options: Omit<SequentialOptions, 'n
     }
   }
   if (!inputShape) throw fail('the first layer has no batch_input_shape, so the input shape is unknown');
+  const manifest = parseManifest(json.weightsManifest, fail);
   const modelName = Array.isArray(config) ? undefined : config?.name;
   const model = new Sequential(layers, { ...options, name: modelName });
   model.build();
 
-  const manifest = json.weightsManifest;
-  if (!Array.isArray(manifest)) throw fail('has no weightsManifest');
+  // TF.js matches weights to layers by name; the engine by order, so both must agree.
   const entries = manifest.flatMap((group) => group.weights);
   const params = model.params();
   if (entries.length !== params.length) {
     throw fail(`weightsManifest lists ${entries.length} weights but the topology has ${params.length}`);
   }
-  const data = await readWeightFiles(dir, manifest, entries);
-  let offset = 0;
-  const weights = params.map((param, i) => {
+  params.forEach((param, i) => {
     const entry = entries[i];
-    if (entry.dtype !== undefined && entry.dtype !== 'float32') throw fail(`weight "${entry.name}" has dtype ${entry.dtype}; only float32 is supported`);
+    const name = model.weightName(param);
+    if (entry.name !== name) throw fail(`weightsManifest lists "${entry.name}" where the topology has ${name} (weight ${i})`);
     if (entry.shape.length !== param.shape.length || entry.shape.some((d, j) => d !== param.shape[j])) {
-      throw fail(`weight "${entry.name}" has shape [${entry.shape.join(', ')}] but ${model.weightName(param)} needs [${param.shape.join(', ')}]`);
+      throw fail(`weight "${entry.name}" has shape [${entry.shape.join(', ')}] but ${name} needs [${param.shape.join(', ')}]`);
     }
-    const tensor = new Tensor(data.slice(offset, offset + param.size), param.shape);
-    offset += param.size;
-    return tensor;
+  });
+  const data = await readWeights(dir, manifest, fail);
+  let offset = 0;
+  const weights = entries.map((entry, i) => {
+    const values = data.subarray(offset, offset + entry.size);
+    offset += entry.size;
+    const bad = firstBadWeight(values);
+    if (bad >= 0) throw fail(badWeightMessage(entry.name, values, bad));
+    return new Tensor(values, params[i].shape);
   });
   model.setWeights(weights);
   return model;
-}
-
-/** Concatenates the weight shards in manifest order, checking that their size matches the manifest. */
-async function readWeightFiles(dir: string, manifest: { paths: string[] }[], entries: ManifestEntry[]): Promise<Float32Array> {
-  const buffers: Buffer[] = [];
-  for (const path of manifest.flatMap((g) => g.paths)) {
-    const file = join(dir, path);
-    buffers.push(
-      await readFile(file).catch((error: NodeJS.ErrnoException) => {
-        throw new Error(`cannot read weights: ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-      }),
-    );
-  }
-  const bytes = Buffer.concat(buffers);
-  const expected = entries.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (bytes.length !== expected) {
-    const files = manifest.flatMap((g) => g.paths).join(', ');
-    throw new Error(`${join(dir, files)}: ${bytes.length} bytes, but the manifest needs ${expected} (the file is truncated or does not belong to this model.json)`);
-  }
-  // Copy into an aligned buffer: a Float32Array cannot start at an odd byte offset of a Buffer.
-  return new Float32Array(new Uint8Array(bytes).buffer, 0, expected / 4);
 }
 
 // ---- layer configs ----

@@ -1,0 +1,50 @@
+// What the save and load sides of the model files share: file names, limits, the check on weight
+// values, and how a location names a folder. Nothing here imports the model, so either side can
+// use it without an import cycle.
+import { fileURLToPath } from 'node:url';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** model.json holds the topology and manifest only; real ones are a few KiB. */
+export const MAX_MODEL_JSON_BYTES = 16 * 1024 * 1024;
+
+/** More weights than this cannot fit the engine's 2 GiB memory beside their gradients and activations. */
+export const MAX_WEIGHT_BYTES = 1024 * 1024 * 1024;
+
+/** Trained weights stay far below this; larger ones are damage or an attempt to overflow float32 sums. */
+export const MAX_ABS_WEIGHT = 1e6;
+
+/** Index of the first value that is NaN, infinite or beyond ±MAX_ABS_WEIGHT, or -1. */
+export function firstBadWeight(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    // Written so that NaN fails the test too.
+    if (!(Math.abs(data[i]) <= MAX_ABS_WEIGHT)) return i;
+  }
+  return -1;
+}
+
+export function badWeightMessage(name: string, data: Float32Array, index: number): string {
+  return `weight "${name}" has the value ${data[index]} at index ${index} (weights must be finite, within ±${MAX_ABS_WEIGHT})`;
+}
+
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
+/**
+ * The folder a model location names: a path, or a file:// URL as TensorFlow.js writes them. Other
+ * schemes (http://, indexeddb://) belong to TF.js's browser handlers, which this engine has not.
+ */
+export function modelFolder(location: string | URL, action: string): string {
+  const text = location instanceof URL ? location.href : location;
+  if (typeof text !== 'string') throw new Error(`${action}: the model location must be a folder path, got ${typeof location}`);
+  const scheme = URL_SCHEME.exec(text)?.[1];
+  if (scheme === undefined) return text;
+  if (scheme.toLowerCase() !== 'file') {
+    throw new Error(`${action}: "${text}" uses the ${scheme}:// scheme; only folder paths and file:// URLs are supported`);
+  }
+  try {
+    return fileURLToPath(text);
+  } catch (error) {
+    throw new Error(`${action}: "${text}" is not a usable file:// URL (${(error as Error).message})`);
+  }
+}
