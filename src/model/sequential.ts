@@ -21,7 +21,6 @@ import { Dropout } from '../layers/dropout.ts';
 import { optimizeLayers } from '../fast/optimize.ts';
 import { CrossEntropy, type LossName } from '../losses.ts';
 import type { Optimizer } from '../optimizers/optimizer.ts';
-import { saveModel } from './serialization.ts';
 import { checkOptions } from '../options.ts';
 import { formatSummary } from './summary.ts';
 import { saveModel } from './save.ts';
