@@ -11,7 +11,7 @@ describe('src/index.ts', () => {
     }
   });
 
-  it('runs the contract example: loadMnist, build, compile, fit, evaluate, predict', async () => {
+  it.skipIf(!MNIST_DIR)('runs the contract example: loadMnist, build, compile, fit, evaluate, predict', async () => {
     const { train, test } = await api.loadMnist({ dataDir: MNIST_DIR, limitTrain: 1000, limitTest: 200 });
     expect(train.images.shape).toEqual([1000, 28, 28, 1]);
     const model = new api.Sequential(

@@ -124,7 +124,7 @@ describe('both paths train to the same losses and weights (SGD with momentum, on
     });
   }
 
-  it.each(['mlp', 'cnn'] as const)('the %s preset on real MNIST digits', async (preset) => {
+  it.skipIf(!MNIST_DIR).each(['mlp', 'cnn'] as const)('the %s preset on real MNIST digits', async (preset) => {
     const { train } = await loadMnist({ dataDir: MNIST_DIR, limitTrain: 160, limitTest: 1 });
     const labels = Int32Array.from(train.labels);
     const [fast, textbook] = trainBothWays((optimize) => PRESETS[preset].build(7, { optimize }), train.images, labels, 32, 5);

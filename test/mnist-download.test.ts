@@ -320,7 +320,7 @@ describe('MNIST download from mirrors (local server)', () => {
 
 const REAL = MNIST_DIR;
 
-describe('real MNIST (read-only shared copy)', () => {
+describe.skipIf(!REAL)('real MNIST (read-only shared copy)', () => {
   it('loads a slice of the test set: shapes, value range, labels', async () => {
     const { images, labels, dataDir } = await loadMnistSplit('test', { dataDir: REAL, limit: 500 });
     expect(dataDir).toBe(REAL);
