@@ -12,6 +12,9 @@ import { DirectConv2D } from '../src/fast/direct-conv.ts';
 import { SparseInputDense } from '../src/fast/sparse-input-dense.ts';
 import { TilingMaxPool } from '../src/fast/tiling-max-pool.ts';
 import { MNIST_DIR } from './paths.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Images three quarters 0, like MNIST's, so the sparse products are taken. */
 function sparseImages(n: number, shape: number[], seed: number): Tensor {
@@ -101,6 +104,18 @@ describe('the fast pass rewrites what it should', () => {
     // The public layers, shapes and parameters are the textbook ones either way.
     expect(fast.layers.map((l) => l.outputShape)).toEqual(textbook.layers.map((l) => l.outputShape));
     expect(fast.countParams).toBe(34_826);
+  });
+
+  it('the saved files are the same either way: they describe the textbook layers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engine-fast-'));
+    try {
+      for (const optimize of [true, false]) await PRESETS.cnn.build(3, { optimize }).save(join(dir, String(optimize)));
+      for (const file of ['model.json', 'weights.bin']) {
+        expect(readFileSync(join(dir, 'true', file)).equals(readFileSync(join(dir, 'false', file))), file).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the mlp preset: the first Dense multiplies only the nonzero pixels', () => {
