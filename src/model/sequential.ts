@@ -29,6 +29,7 @@ export interface SequentialOptions {
   /** Threads for the WASM kernels, the calling one included (default: ENGINE_THREADS, else 1). */
   threads?: number | 'all';
   name?: string;
+  optimize?: boolean;
 }
 
 export interface CompileArgs {
