@@ -79,4 +79,14 @@ describe('npm run evaluate', () => {
     expect(evaluated.stdout).toContain('test accuracy: ');
     expect(evaluated.stderr).toContain(`note: the evaluation report could not be written into ${readOnly}: `);
   });
+
+  it('train and evaluate take --no-optimize and show it in --help', async () => {
+    for (const script of ['train.ts', 'evaluate.ts']) {
+      const help = await cli(script, ['--help']);
+      expect(help.stdout, script).toMatch(/^ {2}--\[no-\]optimize\s+use the engine's optimised computation \(--no-optimize runs the plain one.*\(default on\)$/m);
+    }
+    const noOpt = await cli('train.ts', ['--no-optimize', '--epochs', '1', '--data-dir', MNIST_DIR, '--limit-train', '500', '--limit-test', '100', '--out', join(tmp, 'plain'), '--no-report']);
+    expect(noOpt.code).toBe(0);
+    expect(noOpt.stdout).toContain('not optimised (--no-optimize)');
+  }, 120_000);
 });

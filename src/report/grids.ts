@@ -144,7 +144,7 @@ export function filterGrid(o: FilterGridOptions): Figure {
   const shade = (v: number) => cssColor(redBlue(0.5 + (Number.isFinite(v) ? v : 0) / (2 * m)));
 
   const parts: string[] = [];
-  parts.push(text(16, 26, `First convolution layer: ${nf} filters of ${kh}×${kw}${cin > 1 ? `×${cin}` : ''}`, {
+  parts.push(text(16, 26, `First convolution layer: ${nf} filter${nf === 1 ? '' : 's'} of ${kh}×${kw}${cin > 1 ? `×${cin}` : ''}`, {
     'font-size': 16,
     'font-weight': 'bold',
     fill: COLORS.text,

@@ -344,12 +344,12 @@ export function buildReport(input: ReportInput): BuiltReport {
   add({
     id: 'mistakes',
     heading: 'Most confident mistakes',
-    intro: `The ${mistakes.length} misclassified test digits (of ${thousands(mistakesTotal)}) that the model was surest about, with the probability it gave its wrong answer.`,
+    intro: `The ${plural(mistakes.length, 'misclassified test digit')} (of ${thousands(mistakesTotal)}) that the model was surest about, with the probability it gave its wrong answer.`,
     figures: [
       digitGrid({
         name: 'mistakes',
         title: mistakes.length ? `Most confident mistakes (${mistakes.length} of ${thousands(mistakesTotal)})` : 'Most confident mistakes: none',
-        alt: `${mistakes.length} misclassified test digits, most confident first, captioned with true and predicted digit`,
+        alt: `${plural(mistakes.length, 'misclassified test digit')}, most confident first, captioned with true and predicted digit`,
         tiles: mistakeTiles,
         imageWidth: t.width,
         imageHeight: t.height,
@@ -381,7 +381,7 @@ export function buildReport(input: ReportInput): BuiltReport {
   add({
     id: 'samples',
     heading: 'Random test digits',
-    intro: `${sample.length} test digits drawn at random (seed ${seed}) with the model's prediction: green when right, red when wrong.`,
+    intro: `${plural(sample.length, 'test digit')} drawn at random (seed ${seed}) with the model's prediction: green when right, red when wrong.`,
     figures: [
       digitGrid({
         name: 'samples',
@@ -468,7 +468,7 @@ export function buildReport(input: ReportInput): BuiltReport {
       note: hist ? plural(Math.max(hist.loss.length, hist.accuracy.length), 'epoch') : undefined,
     });
   }
-  cards.push({ label: 'Machine', value: `${m.cores} cores`, note: m.simd ? `${m.simd} · ${m.platform}` : m.platform });
+  cards.push({ label: 'Machine', value: plural(m.cores, 'core'), note: m.simd ? `${m.simd} · ${m.platform}` : m.platform });
 
   // The pictures' file names (and ids) carry the prefix, so an evaluation's sit beside a training's.
   for (const f of figures) f.name = `${input.pngPrefix ?? ''}${f.name}`;
