@@ -439,6 +439,9 @@ describe('the pictures, as a data scientist reads them', () => {
     const shares = svgOf(html, 'confusion-normalized');
     expect(texts(shares, 'colorbar-tick')).toEqual(['0%', '20%', '40%', '60%', '80%', '100%']);
     expect(texts(shares, 'cm-share').slice(0, 2)).toEqual(['95%', '5.3%']); // row 0: 90 and 5 of 95
+    // 999 of 1000 is written 99.9%, not a rounded-up 100%.
+    const near = buildReport({ ...syntheticInput('/unused'), confusionMatrix: [[999, 1], [0, 5]] }).html;
+    expect(texts(svgOf(near, 'confusion-normalized'), 'cm-share')).toEqual(['99.9%', '0.1%', '100%']);
   });
 
   it('draws all filters on one shared, numbered scale', () => {

@@ -457,9 +457,11 @@ export interface ConfusionOptions {
   normalize?: boolean;
 }
 
-/** "97%", "2.5%", "0.3%": whole percent from 10% up, one decimal below. */
+/** "97%", "2.5%", "99.6%": whole percent from 10% up, one decimal below and near 100% (never a rounded-up "100%"). */
 function shareText(v: number): string {
   const p = v * 100;
+  if (p >= 100) return '100%';
+  if (p >= 99.5) return `${(Math.floor(p * 10) / 10).toFixed(1)}%`;
   return p >= 9.95 ? `${p.toFixed(0)}%` : `${p.toFixed(1)}%`;
 }
 
