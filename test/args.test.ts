@@ -94,4 +94,10 @@ describe('parseArgs', () => {
     expect(text).toMatch(/--quiet\s+no progress bar$/m);
     expect(text).toMatch(/--help, -h\s+show this help/);
   });
+
+  it('shows a boolean that is on by default as --[no-]flag', () => {
+    const text = formatHelp({ report: { type: 'boolean', default: true, help: 'write the report' } }, { usage: 'x' });
+    expect(text).toMatch(/^ {2}--\[no-\]report\s+write the report \(default on\)$/m);
+    expect(parseArgs(['--no-report'], { report: { type: 'boolean', default: true, help: '' } }).flags.report).toBe(false);
+  });
 });

@@ -2,7 +2,8 @@ import { MNIST_DIR } from './paths.ts';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMnistSplit } from '../src/data/mnist.ts';
-import { decodePng, encodeGrayPng, type RgbaImage, toMnistInput } from '../src/data/png.ts';
+import jpeg from 'jpeg-js';
+import { decodeImage, decodeJpeg, decodePng, encodeGrayPng, MAX_MEGAPIXELS, prepareDigit, type RgbaImage, toMnistInput } from '../src/data/png.ts';
 
 const REAL = MNIST_DIR;
 
@@ -165,5 +166,75 @@ describe('PNG encode / decode', () => {
 
   it('rejects a pixel count that does not match the size', () => {
     expect(() => encodeGrayPng(new Uint8Array(5), 2, 2)).toThrow(/5 pixels for a 2x2 image/);
+  });
+});
+
+describe('pictures without a digit', () => {
+  const rgba = (w: number, h: number, f: (x: number, y: number) => [number, number, number, number]): RgbaImage => {
+    const data = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set(f(x, y), (y * w + x) * 4);
+    return { width: w, height: h, data };
+  };
+
+  it('says why: blank (white, black, transparent, 1x1), almost blank (faint noise), a speck', () => {
+    expect(prepareDigit(rgba(30, 30, () => [255, 255, 255, 255])).noDigit).toBe('the picture is blank');
+    expect(prepareDigit(rgba(30, 30, () => [0, 0, 0, 255])).noDigit).toBe('the picture is blank');
+    expect(prepareDigit(rgba(30, 30, () => [0, 0, 0, 0])).noDigit).toBe('the picture is blank');
+    expect(prepareDigit(rgba(1, 1, () => [0, 0, 0, 255])).noDigit).toBe('the picture is blank');
+    // Paper with a few grey levels of noise: stretching it used to make a confident "digit".
+    const noise = prepareDigit(rgba(30, 30, (x, y) => { const v = 250 + ((x * 7 + y * 13) % 6); return [v, v, v, 255]; }));
+    expect(noise.noDigit).toBe('the picture is almost blank, too faint for a digit');
+    expect(noise.input.every((v) => v === 0)).toBe(true);
+    const speck = prepareDigit(rgba(30, 30, (x, y) => (x >= 14 && x < 16 && y >= 14 && y < 16 ? [0, 0, 0, 255] : [255, 255, 255, 255])));
+    expect(speck.noDigit).toBe('the marks are a speck of 2x2 pixels');
+  });
+
+  it('finds the digit in a real one', () => {
+    const bar = prepareDigit(rgba(30, 30, (x, y) => (x >= 14 && x < 17 && y >= 5 && y < 25 ? [0, 0, 0, 255] : [255, 255, 255, 255])));
+    expect(bar.noDigit).toBeUndefined();
+    expect(Math.max(...bar.input)).toBe(1);
+  });
+
+  it('refuses an image size that is not whole positive numbers (it used to read past the pixels into NaN)', () => {
+    expect(() => toMnistInput({ width: 2.5, height: 2, data: new Uint8Array(20) })).toThrow(
+      'toMnistInput: the image size must be positive whole numbers, got 2.5x2',
+    );
+  });
+});
+
+describe('reading pictures: PNG limits and errors, JPEG', () => {
+  it('says a truncated PNG ends early, not pngjs’s internal message', () => {
+    const good = encodeGrayPng(new Uint8Array(64 * 64).map((_, i) => i % 251), 64, 64);
+    for (const cut of [20, 40, good.length - 10]) {
+      expect(() => decodePng(good.subarray(0, cut), 'cut.png')).toThrow(/^cut\.png: corrupt PNG: the file ends early$/);
+    }
+  });
+
+  it(`refuses a PNG over ${MAX_MEGAPIXELS} megapixels from its header, before decoding`, () => {
+    const png = Buffer.from(encodeGrayPng(new Uint8Array([0]), 1, 1));
+    png.writeUInt32BE(32000, 16);
+    png.writeUInt32BE(32000, 20);
+    expect(() => decodePng(png, 'huge.png')).toThrow(
+      'huge.png: the PNG is 32000x32000 pixels (1024 megapixels); pictures up to 50 megapixels are read: scale it down first',
+    );
+  });
+
+  it('decodes a JPEG to RGBA, refuses a huge or truncated one, and tells files apart by content', () => {
+    const w = 40;
+    const h = 30;
+    const data = new Uint8Array(w * h * 4).fill(255);
+    for (let y = 5; y < 25; y++) for (let x = 18; x < 22; x++) data.fill(0, (y * w + x) * 4, (y * w + x) * 4 + 3);
+    const bytes = jpeg.encode({ width: w, height: h, data }, 95).data;
+    const img = decodeImage(bytes, 'digit.png'); // the name does not matter, the bytes do
+    expect([img.width, img.height, img.data.length]).toEqual([w, h, w * h * 4]);
+    expect(img.data[(15 * w + 20) * 4]).toBeLessThan(40);
+    expect(img.data[(15 * w + 5) * 4]).toBeGreaterThan(215);
+    expect(() => decodeJpeg(bytes.subarray(0, bytes.length - 40), 'cut.jpg')).toThrow(/^cut\.jpg: corrupt JPEG: the file ends early$/);
+    const huge = Buffer.from(bytes);
+    const sof = huge.indexOf(Buffer.from([0xff, 0xc0]));
+    huge.writeUInt16BE(20000, sof + 5);
+    huge.writeUInt16BE(20000, sof + 7);
+    expect(() => decodeJpeg(huge, 'huge.jpg')).toThrow('huge.jpg: the JPEG is 20000x20000 pixels (400 megapixels)');
+    expect(() => decodeImage(Buffer.from('GIF89a...'), 'x.gif')).toThrow('x.gif: not a PNG or JPEG file');
   });
 });

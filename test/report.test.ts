@@ -57,7 +57,7 @@ function syntheticInput(outDir: string, opts: { cnn?: boolean; epochs?: number; 
         : undefined,
     testAccuracy: right / N,
     testLoss: 2.1,
-    referenceAccuracy: 0.9754,
+    reference: { accuracy: 0.9754, name: 'Keras MLP', source: 'the Keras MLP this project started from' },
     confusionMatrix,
     trainSeconds: epochs > 0 ? 1.5 * epochs : undefined,
     machine: { cpu: 'Test CPU <x86>', cores: 2, node: 'v20.0.0', platform: 'linux x64', simd: 'simd128', threads: 1 },
@@ -141,7 +141,7 @@ describe('writeReport (CNN, 3 epochs with validation)', () => {
     expect(path).toBe(join(input.outDir, 'report.html'));
     const files = (await readdir(input.outDir)).sort();
     expect(files).toEqual(
-      ['accuracy.png', 'comparison.png', 'confusion.png', 'filters.png', 'loss.png', 'mistakes.png', 'report.html', 'samples.png'].sort(),
+      ['accuracy.png', 'comparison.png', 'confusion.png', 'confusion-normalized.png', 'filters.png', 'loss.png', 'mistakes.png', 'report.html', 'samples.png'].sort(),
     );
   });
 
@@ -157,7 +157,7 @@ describe('writeReport (CNN, 3 epochs with validation)', () => {
     const expected: Record<string, string[]> = {
       'accuracy-vs-reference': ['comparison'],
       training: ['loss', 'accuracy'],
-      confusion: ['confusion'],
+      confusion: ['confusion', 'confusion-normalized'],
       mistakes: ['mistakes'],
       samples: ['samples'],
       filters: ['filters'],
@@ -170,7 +170,7 @@ describe('writeReport (CNN, 3 epochs with validation)', () => {
       expect((s.match(/<svg /g) ?? []).length, id).toBe(figs.length);
       for (const f of figs) expect(s).toContain(`href="${f}.png"`);
     }
-    expect(html.match(/<figure /g)?.length).toBe(7);
+    expect(html.match(/<figure /g)?.length).toBe(8);
     // The model summary and the machine.
     expect(section(html, 'model')).toContain('dense (Dense)');
     expect(section(html, 'run')).toContain('simd128');
@@ -183,12 +183,12 @@ describe('writeReport (CNN, 3 epochs with validation)', () => {
     expect(html).not.toMatch(/https?:\/\//i);
     // Every src/href is a data URI, a fragment or a sibling PNG.
     for (const m of html.matchAll(/\b(?:src|href)="([^"]*)"/g)) {
-      expect(m[1]).toMatch(/^(data:image\/png;base64,|#|[a-z]+\.png$)/);
+      expect(m[1]).toMatch(/^(data:image\/png;base64,|#|[a-z-]+\.png$)/);
     }
   });
 
   it('shows confusion-matrix counts that add up to the number of test images', () => {
-    const s = section(html, 'confusion');
+    const s = elementAt(html, html.indexOf('<svg class="figure-svg" id="fig-confusion"'));
     const cells = [...s.matchAll(/<rect [^>]*class="cm-cell"[^>]*>/g)].map((m) => m[0]);
     expect(cells).toHaveLength(K * K);
     const total = cells.reduce((a, c) => a + Number(attr(c, 'data-count')), 0);
@@ -205,7 +205,7 @@ describe('writeReport (CNN, 3 epochs with validation)', () => {
 
   it('writes PNGs that decode to the pictures’ sizes', async () => {
     const { figures } = buildReport(input);
-    expect(figures.map((f) => f.name).sort()).toEqual(['accuracy', 'comparison', 'confusion', 'filters', 'loss', 'mistakes', 'samples']);
+    expect(figures.map((f) => f.name).sort()).toEqual(['accuracy', 'comparison', 'confusion', 'confusion-normalized', 'filters', 'loss', 'mistakes', 'samples']);
     for (const f of figures) {
       const png = PNG.sync.read(await readFile(join(input.outDir, `${f.name}.png`)));
       expect([png.width, png.height], f.name).toEqual([f.width * PNG_SCALE, f.height * PNG_SCALE]);
@@ -374,5 +374,136 @@ describe('report helpers', () => {
     expect(epochTicks(1)).toEqual([1]);
     expect(epochTicks(3)).toEqual([1, 2, 3]);
     expect(epochTicks(50)).toEqual([1, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+  });
+});
+
+describe('the pictures, as a data scientist reads them', () => {
+  const svgOf = (html: string, name: string) => elementAt(html, html.indexOf(`<svg class="figure-svg" id="fig-${name}"`));
+  const texts = (svg: string, cls: string) => [...svg.matchAll(new RegExp(`class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
+
+  it('compares with the reference in a dot plot with the values written, not a truncated bar', () => {
+    const input = syntheticInput('/unused');
+    const { html } = buildReport({ ...input, testAccuracy: 0.9862 });
+    const svg = svgOf(html, 'comparison');
+    expect(svg).not.toContain('<rect');
+    expect((svg.match(/class="comparison-dot"/g) ?? []).length).toBe(2);
+    expect(texts(svg, 'comparison-value')).toEqual(['98.62%', '97.54%']);
+    expect(texts(svg, 'reference-source').join(' ')).toContain('the Keras MLP this project started from');
+  });
+
+  it('has no comparison when the model has no reference', () => {
+    const { html, figures } = buildReport({ ...syntheticInput('/unused'), reference: undefined });
+    expect(figures.map((f) => f.name)).not.toContain('comparison');
+    expect(html).toContain('There is no published reference for this model.');
+  });
+
+  it('fits the accuracy axis to the curves, naming a reference that lies outside it', () => {
+    const input = syntheticInput('/unused');
+    const h = input.history!;
+    const { html } = buildReport({ ...input, history: { ...h, accuracy: [0.5, 0.55, 0.6], valAccuracy: [0.52, 0.57, 0.62] } });
+    const svg = svgOf(html, 'accuracy');
+    const yTicks = [...svg.matchAll(/text-anchor="end" fill="#616e7c">(\d+)%<\/text>/g)].map((m) => Number(m[1]));
+    expect(Math.max(...yTicks)).toBeLessThanOrEqual(70);
+    expect(Math.min(...yTicks)).toBeGreaterThanOrEqual(40);
+    expect(texts(svg, 'reference-off-axis')).toEqual(['↑ Keras MLP (test) 97.54% (above this axis)']);
+  });
+
+  it('labels every epoch up to 20, and a round step that ends on the last epoch beyond', () => {
+    expect(epochTicks(20)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(epochTicks(23)).toEqual([1, 5, 10, 15, 20, 23]);
+    expect(epochTicks(21)).toEqual([1, 5, 10, 15, 21]);
+    expect(epochTicks(150).at(-1)).toBe(150);
+  });
+
+  it('explains under the accuracy chart why training accuracy sits below validation accuracy', () => {
+    const input = { ...syntheticInput('/unused'), hasDropout: true, config: { randomShift: 1 } };
+    const notes = texts(svgOf(buildReport(input).html, 'accuracy'), 'footnote').join(' ');
+    expect(notes).toContain('with dropout and random shifts on');
+    expect(notes).toContain('training curve can sit below the validation curve');
+  });
+
+  it('draws both confusion matrices in one sequential colour map with a numbered colour bar', () => {
+    const cm = Array.from({ length: K }, (_, i) => Array.from({ length: K }, (_, j) => (i === j ? 90 : j === (i + 1) % K ? 5 : 0)));
+    cm[3][3] = 5; // a diagonal cell with the same count as the off-diagonal ones
+    const { html } = buildReport({ ...syntheticInput('/unused'), confusionMatrix: cm });
+    const counts = svgOf(html, 'confusion');
+    const fill = (i: number, j: number) => attr(new RegExp(`<rect [^>]*data-true="${i}" data-pred="${j}"[^>]*>`).exec(counts)![0], 'fill');
+    expect(fill(3, 3)).toBe(fill(0, 1)); // same count, same colour, on or off the diagonal
+    expect(fill(0, 0)).not.toBe(fill(0, 1));
+    expect(texts(counts, 'colorbar-tick').map(Number)).toEqual([0, 20, 40, 60, 80]);
+    expect(counts).toContain('>predicted digit</text>');
+    expect(counts).toContain('>true digit</text>');
+    // Precision under each column, recall beside each row.
+    expect(texts(counts, 'cm-precision')[4]).toBe(`${((90 / 95) * 100).toFixed(1)}%`);
+    expect(texts(counts, 'cm-recall')[3]).toBe(`${((5 / 10) * 100).toFixed(1)}%`);
+    const shares = svgOf(html, 'confusion-normalized');
+    expect(texts(shares, 'colorbar-tick')).toEqual(['0%', '20%', '40%', '60%', '80%', '100%']);
+    expect(texts(shares, 'cm-share').slice(0, 2)).toEqual(['95%', '5.3%']); // row 0: 90 and 5 of 95
+    // 999 of 1000 is written 99.9%, not a rounded-up 100%.
+    const near = buildReport({ ...syntheticInput('/unused'), confusionMatrix: [[999, 1], [0, 5]] }).html;
+    expect(texts(svgOf(near, 'confusion-normalized'), 'cm-share')).toEqual(['99.9%', '0.1%', '100%']);
+  });
+
+  it('draws all filters on one shared, numbered scale', () => {
+    // Filter 1's weights are all 0.1, filter 2's range up to 1: 0.1 must look the same in both.
+    const data = new Float32Array(3 * 3 * 1 * 2);
+    for (let i = 0; i < 9; i++) {
+      data[i * 2] = 0.1;
+      data[i * 2 + 1] = i === 0 ? 0.1 : i / 8;
+    }
+    const { html } = buildReport({ ...syntheticInput('/unused'), firstConvKernel: { data, kernelH: 3, kernelW: 3, inChannels: 1, filters: 2 } });
+    const svg = svgOf(html, 'filters');
+    const fills = (f: number) => {
+      const g = elementAt(svg, svg.indexOf(`<g class="filter" data-filter="${f}"`));
+      return [...g.matchAll(/<rect [^>]*fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]);
+    };
+    expect(fills(0)[0]).toBe(fills(1)[0]);
+    expect(texts(svg, 'colorbar-tick')).toEqual(['−1.0', '−0.5', '0.0', '0.5', '1.0']);
+  });
+
+  it('lists the hyperparameters from metrics.json’s config', () => {
+    const config = { optimizer: 'Adam', learningRate: 0.001, batchSize: 128, epochs: 20, seed: 1, randomShift: 1, validationSplit: 0.1 };
+    const s = section(buildReport({ ...syntheticInput('/unused'), config, trainImages: 60000 }).html, 'hyperparameters');
+    for (const [k, v] of [
+      ['Optimizer', 'Adam'],
+      ['Learning rate', '0.001'],
+      ['Batch size', '128'],
+      ['Epochs', '20'],
+      ['Seed', '1'],
+      ['Augmentation', 'random shifts of up to 1 pixel in each direction, new each epoch'],
+      ['Validation split', '10% of the training images (6,000) held out'],
+    ]) {
+      expect(s).toContain(`<tr><th>${k}</th><td>${v}</td></tr>`);
+    }
+  });
+
+  it('writes counts with the right plural', () => {
+    const one = buildReport(syntheticInput('/unused', { epochs: 1 })).html;
+    expect(section(one, 'run')).toContain('(one epoch)');
+    expect(one).not.toMatch(/\b1 epochs\b|on average over 1\b/);
+    const three = buildReport(syntheticInput('/unused', { epochs: 3 })).html;
+    expect(section(three, 'run')).toContain('on average over 3 epochs');
+  });
+});
+
+describe('an evaluation page beside the training report', () => {
+  it('writes evaluation.html and evaluation-*.png and leaves the training report and its pictures alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'report-eval-'));
+    try {
+      await writeReport(syntheticInput(dir));
+      const before = new Map<string, Buffer>();
+      for (const f of await readdir(dir)) before.set(f, await readFile(join(dir, f)));
+      const path = await writeReport({ ...syntheticInput(dir, { epochs: 0 }), htmlFile: 'evaluation.html', pngPrefix: 'evaluation-' });
+      expect(path).toBe(join(dir, 'evaluation.html'));
+      for (const [f, bytes] of before) expect((await readFile(join(dir, f))).equals(bytes), f).toBe(true);
+      const added = (await readdir(dir)).filter((f) => !before.has(f)).sort();
+      expect(added).toContain('evaluation-confusion.png');
+      expect(added.every((f) => f.startsWith('evaluation'))).toBe(true);
+      const html = await readFile(path, 'utf8');
+      expect(html).toContain('href="evaluation-confusion.png"');
+      expect(html).not.toMatch(/href="confusion\.png"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -284,12 +284,17 @@ export function formatHelp(spec: FlagSpecs, options: HelpOptions): string {
   const rows: [string, string][] = [];
   for (const [key, s] of Object.entries(spec)) {
     const flag = flagName(key);
-    let left = `--${flag}`;
+    // A boolean that is on by default is used as --no-flag: show both forms.
+    let left = s.type === 'boolean' && s.default === true ? `--[no-]${flag}` : `--${flag}`;
     if (s.type === 'enum') left += ` ${s.values.join('|')}`;
     else if (s.type !== 'boolean') left += ` ${s.valueName ?? (s.type === 'string' ? 'VALUE' : s.type === 'int' ? 'N' : 'X')}`;
     const notes: string[] = [];
     if (s.required) notes.push('required');
-    if (s.default !== undefined && !(s.type === 'boolean' && s.default === false)) notes.push(`default ${s.default}`);
+    if (s.type === 'boolean') {
+      if (s.default) notes.push('default on');
+    } else if (s.default !== undefined) {
+      notes.push(`default ${s.default}`);
+    }
     rows.push([left, s.help + (notes.length ? ` (${notes.join(', ')})` : '')]);
   }
   rows.push(['--help, -h', 'show this help']);

@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import type { Sequential } from '../model/sequential.ts';
 import type { Tensor } from '../tensor.ts';
 import { argmaxRows, confusionMatrix, formatClassReport, formatConfusionMatrix, perClassMetrics } from '../metrics.ts';
-import { REFERENCE_ACCURACY } from './presets.ts';
+import type { Reference } from './presets.ts';
 
 export interface TestResult {
   count: number;
@@ -35,13 +35,19 @@ export function evaluateOnTest(model: Sequential, images: Tensor, labels: Uint8A
   };
 }
 
-export function formatTestResult(result: TestResult): string {
-  const diff = (result.accuracy - REFERENCE_ACCURACY) * 100;
+/** The test result as printed; `reference` is the model's own published counterpart, if it has one. */
+export function formatTestResult(result: TestResult, reference?: Reference): string {
+  const lines = [`test accuracy: ${result.accuracy.toFixed(4)} (${result.correct}/${result.count})`, `test loss: ${result.loss.toFixed(4)}`];
+  if (reference) {
+    const diff = (result.accuracy - reference.accuracy) * 100;
+    lines.push(
+      `reference (${reference.name}): ${(reference.accuracy * 100).toFixed(2)}%  ours: ${(result.accuracy * 100).toFixed(2)}%  ` +
+        `(${diff >= 0 ? '+' : ''}${diff.toFixed(2)} percentage points)`,
+      `  source: ${reference.source}`,
+    );
+  }
   return [
-    `test accuracy: ${result.accuracy.toFixed(4)} (${result.correct}/${result.count})`,
-    `test loss: ${result.loss.toFixed(4)}`,
-    `reference (Keras MLP): ${(REFERENCE_ACCURACY * 100).toFixed(2)}%  ours: ${(result.accuracy * 100).toFixed(2)}%  ` +
-      `(${diff >= 0 ? '+' : ''}${diff.toFixed(2)} points)`,
+    ...lines,
     '',
     'confusion matrix',
     formatConfusionMatrix(result.confusion),

@@ -1,10 +1,16 @@
 // Gathers what a run knows (model, history, test predictions) into the report's input.
-import { writeReport } from '../report/index.ts';
+import { writeReport, plural, type TrainingConfig } from '../report/index.ts';
 import { Conv2D } from '../layers/conv2d.ts';
+import { Dropout } from '../layers/dropout.ts';
 import type { Sequential, EpochLogs } from '../model/sequential.ts';
 import type { MnistSplit } from '../data/mnist.ts';
 import { machineInfo, type TestResult } from './evaluation.ts';
-import { REFERENCE_ACCURACY } from './presets.ts';
+import type { Reference } from './presets.ts';
+
+export { plural };
+
+/** The files of an evaluation's page, beside (never over) the training's report.html. */
+export const EVALUATION_FILES = { htmlFile: 'evaluation.html', pngPrefix: 'evaluation-' } as const;
 
 export interface RunReport {
   model: Sequential;
@@ -15,6 +21,12 @@ export interface RunReport {
   /** Per-epoch logs of training; absent when only evaluating. */
   epochLogs?: EpochLogs[];
   trainSeconds?: number;
+  reference?: Reference;
+  /** The training's hyperparameters, as in metrics.json. */
+  config?: TrainingConfig;
+  trainImages?: number;
+  /** Write evaluation.html and evaluation-*.png instead of report.html and its pictures. */
+  evaluation?: boolean;
 }
 
 export async function writeRunReport(run: RunReport): Promise<string> {
@@ -33,13 +45,16 @@ export async function writeRunReport(run: RunReport): Promise<string> {
     : undefined;
   return writeReport({
     outDir: run.outDir,
-    title: `MNIST ${run.modelName} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+    title: `MNIST ${run.modelName}${run.evaluation ? ' evaluation' : ''} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
     modelName: run.modelName,
     summary: model.summary(null),
     history,
     testAccuracy: result.accuracy,
     testLoss: result.loss,
-    referenceAccuracy: REFERENCE_ACCURACY,
+    reference: run.reference,
+    config: run.config,
+    trainImages: run.trainImages,
+    hasDropout: model.layers.some((l) => l instanceof Dropout),
     confusionMatrix: result.confusion,
     trainSeconds: run.trainSeconds,
     machine: machineInfo(model),
@@ -54,5 +69,6 @@ export async function writeRunReport(run: RunReport): Promise<string> {
             filters: firstConv.filters,
           }
         : undefined,
+    ...(run.evaluation ? EVALUATION_FILES : {}),
   });
 }

@@ -12,8 +12,18 @@ export function runCli(main: () => Promise<void>): void {
   });
 }
 
+/** --no-optimize, for every CLI that runs a model. */
+export const OPTIMIZE_FLAG = {
+  optimize: {
+    type: 'boolean',
+    default: true,
+    help: "use the engine's optimised computation (--no-optimize runs the plain one, to check a result or find a bug)",
+  },
+} as const satisfies FlagSpecs;
+
 /** The flags that choose how the engine runs, shared by the CLIs that train or evaluate. */
 export const ENGINE_FLAGS = {
+  ...OPTIMIZE_FLAG,
   threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core; also ENGINE_THREADS)' },
   simd: { type: 'enum', values: ['auto', 'plain', 'relaxed'], default: 'auto', help: 'WASM build: relaxed SIMD (fused multiply-add) when the runtime has it, or force one (also ENGINE_SIMD)' },
 } as const satisfies FlagSpecs;

@@ -1,16 +1,17 @@
 // npm run train -- [--model mlp|cnn] [--epochs N] [--batch-size B] [--learning-rate X] [--seed S]
-//                  [--data-dir DIR] [--out DIR] [--no-report]
+//                  [--data-dir DIR] [--out DIR] [--no-report] [--no-optimize]
 // Trains on MNIST, prints the test accuracy and confusion matrix, and saves the model,
-// metrics.json and report.html to --out.
+// metrics.json and report.html to --out (claimed before the data is loaded: see outdir.ts).
 import { join } from 'node:path';
 import { Adam } from '../index.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { writeFileAtomic } from '../atomic.ts';
 import { parseArgs, formatHelp, type FlagSpecs } from './args.ts';
 import { ProgressBar } from './progress.ts';
-import { PRESETS, REFERENCE_ACCURACY, type PresetName } from './presets.ts';
+import { PRESETS, type PresetName } from './presets.ts';
 import { evaluateOnTest, formatTestResult, machineInfo } from './evaluation.ts';
-import { writeRunReport } from './report.ts';
+import { claimOutDir } from './outdir.ts';
+import { plural, writeRunReport } from './report.ts';
 import { ENGINE_FLAGS, runCli, useEngineFlags } from './run.ts';
 import type { EpochLogs } from '../model/sequential.ts';
 
@@ -42,15 +43,19 @@ async function main(): Promise<void> {
   const epochs = flags.epochs ?? preset.epochs;
   const randomShift = flags.randomShift ?? preset.randomShift;
   const out = flags.out ?? join('runs', `${presetName}-${timestamp()}`);
+  // Before anything slow: a bad --out or a second training into the same folder fails now, not
+  // after the training.
+  const claim = await claimOutDir(out);
 
   const data = await loadMnist({ dataDir: flags.dataDir, limitTrain: flags.limitTrain, limitTest: flags.limitTest });
   const { train, test } = data;
-  const model = preset.build(flags.seed);
+  const model = preset.build(flags.seed, { threads: flags.threads, optimize: flags.optimize });
   model.summary();
   console.log(`\nMNIST from ${data.dataDir}: ${train.images.shape[0]} training, ${test.images.shape[0]} test images`);
   console.log(
-    `training ${presetName} for ${epochs} epochs: Adam(lr ${flags.learningRate}), batch ${flags.batchSize}, ` +
-      `random shifts ±${randomShift}px, validation split ${flags.validationSplit}, seed ${flags.seed}, ${model.backend.flavor} SIMD, ${model.backend.threads} thread(s)\n`,
+    `training ${presetName} for ${plural(epochs, 'epoch')}: Adam(lr ${flags.learningRate}), batch ${flags.batchSize}, ` +
+      `random shifts ±${randomShift}px, validation split ${flags.validationSplit}, seed ${flags.seed}, ` +
+      `${model.backend.flavor} SIMD, ${plural(model.backend.threads, 'thread')}${flags.optimize ? '' : ', not optimised (--no-optimize)'}\n`,
   );
 
   model.compile({ optimizer: new Adam({ learningRate: flags.learningRate }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
@@ -96,19 +101,29 @@ async function main(): Promise<void> {
 
   const result = evaluateOnTest(model, test.images, test.labels);
   console.log(`\ntrained in ${trainSeconds.toFixed(1)}s\n`);
-  console.log(formatTestResult(result));
+  console.log(formatTestResult(result, preset.reference));
 
   await model.save(out);
   const metrics = {
     model: presetName,
     testAccuracy: result.accuracy,
     testLoss: result.loss,
-    referenceAccuracy: REFERENCE_ACCURACY,
+    referenceAccuracy: preset.reference.accuracy,
+    reference: preset.reference,
     epochs: epochLogs.map((l) => ({ loss: l.loss, accuracy: l.accuracy, valLoss: l.valLoss, valAccuracy: l.valAccuracy, seconds: l.seconds })),
     confusionMatrix: result.confusion,
     trainSeconds,
     stoppedEarly: interrupted,
-    config: { epochs, batchSize: flags.batchSize, learningRate: flags.learningRate, seed: flags.seed, randomShift, validationSplit: flags.validationSplit },
+    config: {
+      optimizer: 'Adam',
+      learningRate: flags.learningRate,
+      batchSize: flags.batchSize,
+      epochs,
+      seed: flags.seed,
+      randomShift,
+      validationSplit: flags.validationSplit,
+      optimize: flags.optimize,
+    },
     trainImages: train.images.shape[0],
     testImages: test.images.shape[0],
     params: model.countParams,
@@ -118,9 +133,21 @@ async function main(): Promise<void> {
   await writeFileAtomic(join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
   console.log(`\nsaved the model (model.json, weights.bin) and metrics.json to ${out}`);
   if (flags.report) {
-    const reportPath = await writeRunReport({ model, modelName: presetName, outDir: out, test, result, epochLogs, trainSeconds });
+    const reportPath = await writeRunReport({
+      model,
+      modelName: presetName,
+      outDir: out,
+      test,
+      result,
+      epochLogs,
+      trainSeconds,
+      reference: preset.reference,
+      config: metrics.config,
+      trainImages: train.images.shape[0],
+    });
     console.log(`report: ${reportPath}`);
   }
+  claim.release();
 }
 
 function timestamp(): string {

@@ -1,5 +1,6 @@
 /**
- * PNG in and out, and the preprocessing that turns any picture of a digit into an MNIST-like input.
+ * PNG (and JPEG) in, PNG out, and the preprocessing that turns any picture of a digit into an
+ * MNIST-like input.
  *
  * MNIST was made like this (LeCun et al.): the digit's bounding box was size-normalised to fit a
  * 20x20 box keeping its aspect ratio (anti-aliased, hence grey levels), then placed in a 28x28 field
@@ -7,6 +8,7 @@
  * `toMnistInput` repeats those steps on an arbitrary RGBA picture.
  */
 import { readFile } from 'node:fs/promises';
+import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 
 export interface RgbaImage {
@@ -17,20 +19,47 @@ export interface RgbaImage {
 }
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
+
+/**
+ * Largest picture decoded, in megapixels: the size is read from the header first, as a small file
+ * can declare a huge image (a 1 MB PNG of 32000x32000 would decode to 4 GB of RGBA).
+ */
+export const MAX_MEGAPIXELS = 50;
+
+const asBuffer = (bytes: Buffer | Uint8Array) =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const startsWith = (buf: Buffer, signature: number[]) => buf.length >= signature.length && signature.every((b, i) => buf[i] === b);
+
+function checkSize(width: number, height: number, fileName: string, kind: string): void {
+  if (width === 0 || height === 0) throw new Error(`${fileName}: empty ${kind} (${width}x${height})`);
+  if (width * height > MAX_MEGAPIXELS * 1e6) {
+    throw new Error(
+      `${fileName}: the ${kind} is ${width}x${height} pixels (${Math.round((width * height) / 1e6)} megapixels); ` +
+        `pictures up to ${MAX_MEGAPIXELS} megapixels are read: scale it down first`,
+    );
+  }
+}
 
 /** Decodes a PNG (any colour type / bit depth) to 8-bit RGBA. Errors name the file. */
 export function decodePng(bytes: Buffer | Uint8Array, fileName: string): RgbaImage {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 8 || PNG_SIGNATURE.some((b, i) => buf[i] !== b)) {
+  const buf = asBuffer(bytes);
+  if (!startsWith(buf, PNG_SIGNATURE)) {
     throw new Error(`${fileName}: not a PNG file (it does not start with the PNG signature)`);
   }
+  // The IHDR chunk comes first: length (4), "IHDR", width (4), height (4).
+  if (buf.length < 24) throw new Error(`${fileName}: corrupt PNG: the file ends early`);
+  if (buf.toString('latin1', 12, 16) !== 'IHDR') throw new Error(`${fileName}: corrupt PNG: it does not start with an IHDR header`);
+  checkSize(buf.readUInt32BE(16), buf.readUInt32BE(20), fileName, 'PNG');
   let png: PNG;
   try {
     png = PNG.sync.read(buf);
   } catch (err) {
-    throw new Error(`${fileName}: corrupt PNG (${(err as Error).message})`);
+    const message = (err as Error).message;
+    // pngjs reports a truncated file as "There are some read requests waitng on finished stream".
+    if (/read requests wait/i.test(message)) throw new Error(`${fileName}: corrupt PNG: the file ends early`);
+    throw new Error(`${fileName}: corrupt PNG (${message})`);
   }
-  if (png.width === 0 || png.height === 0) throw new Error(`${fileName}: empty PNG (${png.width}x${png.height})`);
   return {
     width: png.width,
     height: png.height,
@@ -38,16 +67,62 @@ export function decodePng(bytes: Buffer | Uint8Array, fileName: string): RgbaIma
   };
 }
 
-/** Reads and decodes a PNG file. */
-export async function readPng(filePath: string): Promise<RgbaImage> {
+/** Width and height from a JPEG's frame header (SOFn), or undefined if the file ends before one. */
+function jpegSize(buf: Buffer): { width: number; height: number } | undefined {
+  let i = 2;
+  while (i + 9 <= buf.length) {
+    if (buf[i] !== 0xff) return undefined;
+    const marker = buf[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // SOF0-SOF15, except DHT (C4), JPG (C8) and DAC (CC), carry the frame size.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+    }
+    i += 2 + buf.readUInt16BE(i + 2);
+  }
+  return undefined;
+}
+
+/** Decodes a baseline or progressive JPEG to 8-bit RGBA (with jpeg-js). Errors name the file. */
+export function decodeJpeg(bytes: Buffer | Uint8Array, fileName: string): RgbaImage {
+  const buf = asBuffer(bytes);
+  if (!startsWith(buf, JPEG_SIGNATURE)) throw new Error(`${fileName}: not a JPEG file (it does not start with the JPEG signature)`);
+  const size = jpegSize(buf);
+  if (!size) throw new Error(`${fileName}: corrupt JPEG: the file ends early`);
+  checkSize(size.width, size.height, fileName, 'JPEG');
+  try {
+    const { width, height, data } = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_MEGAPIXELS });
+    return { width, height, data };
+  } catch (err) {
+    // jpeg-js reports a truncated file as "marker was not found" and the like: without the
+    // end-of-image marker, say what happened.
+    const ended = buf.length >= 4 && buf[buf.length - 2] === 0xff && buf[buf.length - 1] === 0xd9;
+    throw new Error(`${fileName}: corrupt JPEG${ended ? ` (${(err as Error).message ?? err})` : ': the file ends early'}`);
+  }
+}
+
+/** Decodes a PNG or a JPEG, told apart by their first bytes (not by the file name). */
+export function decodeImage(bytes: Buffer | Uint8Array, fileName: string): RgbaImage {
+  const buf = asBuffer(bytes);
+  if (startsWith(buf, PNG_SIGNATURE)) return decodePng(buf, fileName);
+  if (startsWith(buf, JPEG_SIGNATURE)) return decodeJpeg(buf, fileName);
+  throw new Error(`${fileName}: not a PNG or JPEG file${buf.length === 0 ? ' (it is empty)' : ''}`);
+}
+
+/** Reads and decodes a PNG or JPEG file. */
+export async function readImage(filePath: string): Promise<RgbaImage> {
   let bytes: Buffer;
   try {
     bytes = await readFile(filePath);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new Error(`${filePath}: ${e.code === 'ENOENT' ? 'file not found' : `cannot read (${e.message})`}`);
+    const why = e.code === 'ENOENT' ? 'file not found' : e.code === 'EISDIR' ? 'this is a folder, not a picture' : `cannot read (${e.message})`;
+    throw new Error(`${filePath}: ${why}`);
   }
-  return decodePng(bytes, filePath);
+  return decodeImage(bytes, filePath);
 }
 
 /**
@@ -89,14 +164,36 @@ export interface MnistInputOptions {
 const BOX = 20;
 const SIZE = 28;
 const CENTRE = 14;
+/**
+ * Least difference between the ink and the paper (0-1) for a picture to hold a digit: below it,
+ * stretching the contrast would turn paper texture or JPEG noise into strokes.
+ */
+const MIN_CONTRAST = 0.1;
+/** Least extent, in pixels of the picture, of marks that can be a digit (smaller: a speck). */
+const MIN_EXTENT = 4;
+
+export interface PreparedDigit {
+  /** MNIST's 28x28 input (all zeros when no digit was found). */
+  input: Float32Array;
+  /** Why the picture holds no digit (blank, a speck); undefined when it holds one. */
+  noDigit?: string;
+}
 
 /**
  * Converts an RGBA picture of one digit to MNIST's 28x28 input (784 float32 in [0, 1], white
  * digit on black, row-major): grayscale, polarity, contrast stretch, crop, fit into 20x20,
- * centre of mass to (14, 14).
+ * centre of mass to (14, 14). All zeros for a picture without a digit.
  */
 export function toMnistInput(image: RgbaImage, options: MnistInputOptions = {}): Float32Array {
+  return prepareDigit(image, options).input;
+}
+
+/** As toMnistInput, and says when the picture holds no digit (blank, too faint, a speck). */
+export function prepareDigit(image: RgbaImage, options: MnistInputOptions = {}): PreparedDigit {
   const { width: w, height: h, data } = image;
+  if (!Number.isSafeInteger(w) || !Number.isSafeInteger(h) || w <= 0 || h <= 0) {
+    throw new Error(`toMnistInput: the image size must be positive whole numbers, got ${w}x${h}`);
+  }
   if (data.length !== w * h * 4) {
     throw new Error(`toMnistInput: ${data.length} bytes for a ${w}x${h} RGBA image (need ${w * h * 4})`);
   }
@@ -137,7 +234,9 @@ export function toMnistInput(image: RgbaImage, options: MnistInputOptions = {}):
   let peak = 0;
   for (let i = 0; i < n; i++) if (ink[i] > peak) peak = ink[i];
   const out = new Float32Array(SIZE * SIZE);
-  if (peak - bg < 1e-3) return out; // blank picture
+  if (peak - bg < MIN_CONTRAST) {
+    return { input: out, noDigit: peak - bg < 1e-3 ? 'the picture is blank' : 'the picture is almost blank, too faint for a digit' };
+  }
   const scale = 1 / (peak - bg);
   for (let i = 0; i < n; i++) ink[i] = Math.min(1, Math.max(0, (ink[i] - bg) * scale));
   // Paper texture / sensor noise: the level of the border's brightest 2 % is removed (0 for a clean image).
@@ -166,9 +265,10 @@ export function toMnistInput(image: RgbaImage, options: MnistInputOptions = {}):
       }
     }
   }
-  if (x1 < 0) return out;
+  if (x1 < 0) return { input: out, noDigit: 'the picture has only isolated dots' };
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
+  if (Math.max(bw, bh) < MIN_EXTENT) return { input: out, noDigit: `the marks are a speck of ${bw}x${bh} pixels` };
   const crop = new Float32Array(bw * bh);
   for (let y = 0; y < bh; y++) {
     for (let x = 0; x < bw; x++) crop[y * bw + x] = ink[(y0 + y) * w + x0 + x];
@@ -203,12 +303,12 @@ export function toMnistInput(image: RgbaImage, options: MnistInputOptions = {}):
       out[ty * SIZE + tx] = Math.min(1, Math.max(0, patch[y * ow + x]));
     }
   }
-  return out;
+  return { input: out };
 }
 
-/** Reads a PNG file and returns its MNIST input (784 values). */
-export async function pngFileToMnistInput(filePath: string, options?: MnistInputOptions): Promise<Float32Array> {
-  return toMnistInput(await readPng(filePath), options);
+/** Reads a PNG or JPEG file and prepares its digit for the model. */
+export async function readDigit(filePath: string, options?: MnistInputOptions): Promise<PreparedDigit> {
+  return prepareDigit(await readImage(filePath), options);
 }
 
 /** Median of the outer one-pixel ring. */

@@ -35,15 +35,20 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
-/** Integer epoch ticks: every epoch up to 15, else 1 and the multiples of a round step (2, 5, 10, 20, 50, ...). */
+/**
+ * Integer epoch ticks: every epoch up to 20; beyond, 1, the multiples of a round step (2, 5, 10,
+ * 20, 50, ...) giving at most 10 intervals, and always the last epoch (which replaces a multiple
+ * too close to it to be labelled apart).
+ */
 export function epochTicks(n: number): number[] {
   if (n <= 1) return [1];
-  if (n <= 15) return Array.from({ length: n }, (_, i) => i + 1);
-  const raw = (n - 1) / 10;
-  let step = 1;
-  for (let p = 1; step < raw; p *= 10) step = [p, 2 * p, 5 * p, 10 * p].find((s) => s >= raw)!;
+  if (n <= 20) return Array.from({ length: n }, (_, i) => i + 1);
+  let step = 2;
+  for (let p = 1; n / step > 10; p *= 10) step = [2 * p, 5 * p, 10 * p].find((s) => n / s <= 10) ?? 10 * p;
   const ticks = [1];
-  for (let t = step; t <= n; t += step) if (t - 1 >= step * 0.6) ticks.push(t);
+  for (let t = step; t < n; t += step) ticks.push(t);
+  if (n - ticks[ticks.length - 1] < 0.4 * step && ticks.length > 1) ticks.pop();
+  ticks.push(n);
   return ticks;
 }
 
@@ -92,19 +97,41 @@ export interface LineChartOptions {
   yCeil?: number;
   /** A horizontal reference line, e.g. the Keras reference accuracy. */
   reference?: { value: number; label: string; color?: string };
+  /** A note printed under the chart, wrapped to its width. */
+  footnote?: string;
   width?: number;
   height?: number;
 }
 
+/** Splits `s` into lines no wider than `width` at `fontSize`. */
+export function wrapText(s: string, width: number, fontSize: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of s.split(/\s+/).filter(Boolean)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && textWidth(next, fontSize) > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = next;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 export function lineChart(o: LineChartOptions): Figure {
   const width = o.width ?? 520;
-  const height = o.height ?? 340;
+  const footFont = 11;
+  const footLines = o.footnote ? wrapText(o.footnote, width - 32, footFont) : [];
+  const plotHeight = o.height ?? 340;
+  const height = plotHeight + (footLines.length ? footLines.length * 15 + 8 : 0);
   const series = o.series.filter((s) => s.values.length > 0);
   const n = Math.max(1, ...series.map((s) => s.values.length));
 
-  // y domain from the finite data (and the reference line), padded, then rounded out to ticks.
+  // y domain from the finite data only (a reference line outside it is named, not drawn), padded,
+  // then rounded out to ticks.
   const ys = series.flatMap((s) => s.values.filter((v) => Number.isFinite(v)));
-  if (o.reference && Number.isFinite(o.reference.value)) ys.push(o.reference.value);
   if (o.includeZero) ys.push(0);
   let lo = ys.length ? Math.min(...ys) : 0;
   let hi = ys.length ? Math.max(...ys) : 1;
@@ -132,7 +159,7 @@ export function lineChart(o: LineChartOptions): Figure {
   const right = 24;
   const bottom = 56;
   const pw = width - left - right;
-  const ph = height - top - bottom;
+  const ph = plotHeight - top - bottom;
   const xPad = n === 1 ? 0.75 : Math.max(0.3, (n - 1) * 0.04);
   const sx = linear(1 - xPad, n + xPad, left, left + pw);
   const sy = linear(y0, y1, top + ph, top);
@@ -156,7 +183,7 @@ export function lineChart(o: LineChartOptions): Figure {
   parts.push(el('line', { x1: left, x2: left, y1: top, y2: top + ph, stroke: COLORS.axis, 'stroke-width': 1 }));
   parts.push(el('line', { x1: left, x2: left + pw, y1: top + ph, y2: top + ph, stroke: COLORS.axis, 'stroke-width': 1 }));
   // Axis titles.
-  parts.push(text(left + pw / 2, height - 12, o.xLabel, { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text }));
+  parts.push(text(left + pw / 2, plotHeight - 12, o.xLabel, { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text }));
   const ytx = 16;
   const yty = top + ph / 2;
   parts.push(
@@ -212,6 +239,17 @@ export function lineChart(o: LineChartOptions): Figure {
         'paint-order': 'stroke',
       })
     );
+  } else if (o.reference && Number.isFinite(o.reference.value)) {
+    const above = o.reference.value > y1;
+    refLabel = text(left + 6, above ? top + 14 : top + ph - 6, `${above ? '↑' : '↓'} ${o.reference.label} (${above ? 'above' : 'below'} this axis)`, {
+      'font-size': 11,
+      fill: o.reference.color ?? COLORS.reference,
+      stroke: '#ffffff',
+      'stroke-width': 3,
+      'stroke-linejoin': 'round',
+      'paint-order': 'stroke',
+      class: 'reference-off-axis',
+    });
   }
 
   // Series: polyline segments between finite points, then markers.
@@ -279,6 +317,9 @@ export function lineChart(o: LineChartOptions): Figure {
     );
   }
   parts.push(refLabel);
+  footLines.forEach((line, i) => {
+    parts.push(text(16, plotHeight + 10 + i * 15, line, { 'font-size': footFont, fill: COLORS.muted, class: 'footnote' }));
+  });
 
   // Legend, top right above the plot.
   const legendFont = 12;
@@ -302,136 +343,243 @@ export function lineChart(o: LineChartOptions): Figure {
 }
 
 // ---------------------------------------------------------------------------
-// Confusion matrix heat map
+// Colour maps and colour bars
 
 type RGB = [number, number, number];
 
 function hex(c: RGB): string {
   return '#' + c.map((v) => Math.round(Math.max(0, Math.min(255, v))).toString(16).padStart(2, '0')).join('');
 }
-function mix(a: RGB, b: RGB, t: number): RGB {
-  const u = Math.max(0, Math.min(1, t));
-  return [a[0] + (b[0] - a[0]) * u, a[1] + (b[1] - a[1]) * u, a[2] + (b[2] - a[2]) * u];
-}
 function luminance(c: RGB): number {
   return (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255;
 }
+function fromHex(h: string): RGB {
+  return [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as RGB;
+}
+
+/** A colour map: t in [0, 1] to a colour, by linear interpolation between evenly spaced stops. */
+function colorMap(stops: readonly string[]): (t: number) => RGB {
+  const rgb = stops.map(fromHex);
+  return (t) => {
+    const u = Math.max(0, Math.min(1, Number.isFinite(t) ? t : 0)) * (rgb.length - 1);
+    const i = Math.min(rgb.length - 2, Math.floor(u));
+    const f = u - i;
+    return rgb[i].map((v, c) => v + (rgb[i + 1][c] - v) * f) as RGB;
+  };
+}
+
+/** ColorBrewer "Blues" (Matplotlib's Blues): sequential, white to dark blue. */
+export const blues = colorMap(['#f7fbff', '#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#4292c6', '#2171b5', '#08519c', '#08306b']);
+/** ColorBrewer "RdBu" reversed (Matplotlib's RdBu_r): diverging, blue negative, white zero, red positive. */
+export const redBlue = colorMap(['#053061', '#2166ac', '#4393c3', '#92c5de', '#d1e5f0', '#f7f7f7', '#fddbc7', '#f4a582', '#d6604d', '#b2182b', '#67001f']);
+
+export function cssColor(c: RGB): string {
+  return hex(c);
+}
+
+/** Text colour readable on `c`. */
+export function inkOn(c: RGB): string {
+  return luminance(c) < 0.55 ? '#ffffff' : COLORS.text;
+}
+
+export interface ColorBarOptions {
+  x: number;
+  y: number;
+  /** Length along the bar. */
+  length: number;
+  /** Thickness. */
+  thickness?: number;
+  /** 'vertical' (low at the bottom) or 'horizontal' (low at the left). */
+  orientation?: 'vertical' | 'horizontal';
+  /** The value range the colours span. */
+  min: number;
+  max: number;
+  /** t in [0, 1] to colour. */
+  map: (t: number) => RGB;
+  /** Tick values (inside [min, max]) and how they are written. */
+  ticks: number[];
+  format: (v: number) => string;
+  title?: string;
+}
+
+/** A colour bar with numbered ticks, drawn as thin bands (no gradient ids, so figures can share a page). */
+export function colorBar(o: ColorBarOptions): string {
+  const thick = o.thickness ?? 14;
+  const vertical = (o.orientation ?? 'vertical') === 'vertical';
+  const bands = 64;
+  const parts: string[] = [];
+  const pos = (v: number) => (o.max === o.min ? 0 : ((v - o.min) / (o.max - o.min)) * o.length);
+  for (let i = 0; i < bands; i++) {
+    const c = hex(o.map((i + 0.5) / bands));
+    const a = (i * o.length) / bands;
+    const len = o.length / bands + 0.5; // overlap a little: no hairline gaps between bands
+    parts.push(
+      vertical
+        ? el('rect', { x: o.x, y: o.y + o.length - a - len, width: thick, height: len, fill: c })
+        : el('rect', { x: o.x + a, y: o.y, width: len, height: thick, fill: c }),
+    );
+  }
+  parts.push(
+    el('rect', { x: o.x, y: o.y, width: vertical ? thick : o.length, height: vertical ? o.length : thick, fill: 'none', stroke: COLORS.axis, 'stroke-width': 1 }),
+  );
+  for (const t of o.ticks) {
+    const d = pos(t);
+    if (vertical) {
+      const y = o.y + o.length - d;
+      parts.push(el('line', { x1: o.x + thick, x2: o.x + thick + 4, y1: y, y2: y, stroke: COLORS.axis, 'stroke-width': 1 }));
+      parts.push(text(o.x + thick + 7, y + 4, o.format(t), { 'font-size': 11, fill: COLORS.muted, class: 'colorbar-tick' }));
+    } else {
+      const x = o.x + d;
+      parts.push(el('line', { x1: x, x2: x, y1: o.y + thick, y2: o.y + thick + 4, stroke: COLORS.axis, 'stroke-width': 1 }));
+      parts.push(text(x, o.y + thick + 16, o.format(t), { 'font-size': 11, 'text-anchor': 'middle', fill: COLORS.muted, class: 'colorbar-tick' }));
+    }
+  }
+  if (o.title) {
+    if (vertical) {
+      const tx = o.x + thick + 48;
+      const ty = o.y + o.length / 2;
+      parts.push(text(tx, ty, o.title, { 'font-size': 12, 'text-anchor': 'middle', fill: COLORS.text, transform: `rotate(90 ${tx} ${ty})` }));
+    } else {
+      parts.push(text(o.x + o.length / 2, o.y - 6, o.title, { 'font-size': 12, 'text-anchor': 'middle', fill: COLORS.text }));
+    }
+  }
+  return el('g', { class: 'colorbar' }, parts);
+}
+
+// ---------------------------------------------------------------------------
+// Confusion matrix heat map
 
 export interface ConfusionOptions {
   name?: string;
   title?: string;
   labels?: string[];
+  /** Shade and write each row as shares of that row (so the diagonal is each class's recall). */
+  normalize?: boolean;
+}
+
+/** "97%", "2.5%", "99.6%": whole percent from 10% up, one decimal below and near 100% (never a rounded-up "100%"). */
+function shareText(v: number): string {
+  const p = v * 100;
+  if (p >= 100) return '100%';
+  if (p >= 99.5) return `${(Math.floor(p * 10) / 10).toFixed(1)}%`;
+  return p >= 9.95 ? `${p.toFixed(0)}%` : `${p.toFixed(1)}%`;
 }
 
 /**
- * Heat map with counts in the cells. Rows are true classes, columns predicted.
- * Diagonal cells are blue, shaded by the row's recall; off-diagonal cells are
- * red, shaded by sqrt(count / largest off-diagonal count) so that rare
- * confusions stay visible next to thousands of correct answers. A last column
- * gives each row's recall.
+ * Heat map of a confusion matrix, rows = true class, columns = predicted class, in one
+ * sequential colour map (Blues) with a numbered colour bar: counts, or with `normalize` each row
+ * as shares of the row. The recall of each row stands in a column on the right, the precision
+ * of each column in a row underneath.
  */
 export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): Figure {
   const k = matrix.length;
   const labels = o.labels ?? Array.from({ length: k }, (_, i) => String(i));
   const rowTotals = matrix.map((r) => r.reduce((a, b) => a + b, 0));
-  let maxOff = 0;
+  const colTotals = labels.map((_, j) => matrix.reduce((a, r) => a + (r[j] ?? 0), 0));
+  const total = rowTotals.reduce((a, b) => a + b, 0);
+  const value = (i: number, j: number) => {
+    const v = matrix[i][j] ?? 0;
+    return o.normalize ? (rowTotals[i] ? v / rowTotals[i] : 0) : v;
+  };
   let maxCount = 0;
-  matrix.forEach((r, i) =>
-    r.forEach((v, j) => {
-      if (i !== j) maxOff = Math.max(maxOff, v);
-      maxCount = Math.max(maxCount, v);
-    }),
-  );
-  const countFont = maxCount >= 10000 ? 10 : maxCount >= 1000 ? 11.5 : 12.5;
+  for (const r of matrix) for (const v of r) maxCount = Math.max(maxCount, v);
+  // The colours span 0 to the largest count (or 100%), as Matplotlib's vmin/vmax would.
+  const scaleMax = o.normalize ? 1 : Math.max(1, maxCount);
+  const scaleTicks = o.normalize
+    ? [0, 0.2, 0.4, 0.6, 0.8, 1]
+    : niceTicks(0, scaleMax, 5).filter((t) => Number.isInteger(t) && t <= scaleMax);
+
+  const countFont = o.normalize ? 11 : maxCount >= 10000 ? 10 : maxCount >= 1000 ? 11.5 : 12.5;
   const cell = k <= 10 ? 46 : Math.max(18, Math.floor(460 / k));
   const ox = 84;
-  const oy = 52;
+  const oy = 84;
   const gridW = cell * k;
-  const recallW = 70;
-  const width = ox + gridW + recallW + 16;
-  const height = oy + gridW + 60;
-
-  const blue0: RGB = [239, 246, 255];
-  const blue1: RGB = [29, 78, 216];
-  const red0: RGB = [254, 242, 242];
-  const red1: RGB = [220, 38, 38];
-  const empty: RGB = [248, 250, 252];
+  const recallW = 62;
+  const barX = ox + gridW + recallW + 8;
+  const width = barX + 14 + 72;
+  const height = oy + gridW + 70;
 
   const parts: string[] = [];
-  parts.push(text(16, 26, o.title ?? 'Confusion matrix', { 'font-size': 16, 'font-weight': 'bold', fill: COLORS.text }));
+  const title = o.title ?? (o.normalize ? 'Confusion matrix, shares of each true digit' : 'Confusion matrix, counts');
+  parts.push(text(16, 26, title, { 'font-size': 16, 'font-weight': 'bold', fill: COLORS.text }));
+  // Axis titles: "predicted" over the column labels, "true" beside the row labels.
+  parts.push(text(ox + gridW / 2, oy - 34, 'predicted digit', { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold' }));
+  const tx = 30;
+  const ty = oy + gridW / 2;
+  parts.push(
+    text(tx, ty, 'true digit', { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold', transform: `rotate(-90 ${tx} ${ty})` }),
+  );
 
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < k; j++) {
-      const v = matrix[i][j] ?? 0;
-      let c: RGB;
-      if (v === 0) c = empty;
-      else if (i === j) c = mix(blue0, blue1, 0.15 + 0.85 * (rowTotals[i] ? v / rowTotals[i] : 0));
-      else c = mix(red0, red1, 0.15 + 0.85 * Math.sqrt(maxOff ? v / maxOff : 0));
+      const count = matrix[i][j] ?? 0;
+      const v = value(i, j);
+      const c = blues(scaleMax ? v / scaleMax : 0);
       const x = ox + j * cell;
       const y = oy + i * cell;
+      const tip = o.normalize
+        ? `true ${labels[i]}, predicted ${labels[j]}: ${shareText(v)} of the ${rowTotals[i]} ${labels[i]}s (${count})`
+        : `true ${labels[i]}, predicted ${labels[j]}: ${count}`;
       parts.push(
         el(
           'rect',
-          {
-            x,
-            y,
-            width: cell,
-            height: cell,
-            fill: hex(c),
-            stroke: '#ffffff',
-            'stroke-width': 1,
-            class: 'cm-cell',
-            'data-true': i,
-            'data-pred': j,
-            'data-count': v,
-          },
-          el('title', {}, esc(`true ${labels[i]}, predicted ${labels[j]}: ${v}`)),
+          { x, y, width: cell, height: cell, fill: hex(c), class: 'cm-cell', 'data-true': i, 'data-pred': j, 'data-count': count },
+          el('title', {}, esc(tip)),
         ),
       );
-      if (v !== 0) {
+      if (count !== 0) {
         parts.push(
-          text(x + cell / 2, y + cell / 2 + countFont * 0.36, String(v), {
+          text(x + cell / 2, y + cell / 2 + countFont * 0.36, o.normalize ? shareText(v) : String(count), {
             'font-size': countFont,
             'text-anchor': 'middle',
-            fill: luminance(c) < 0.55 ? '#ffffff' : COLORS.text,
-            'font-weight': i === j ? 'bold' : undefined,
-            class: 'cm-count',
+            fill: inkOn(c),
+            class: o.normalize ? 'cm-share' : 'cm-count',
           }),
         );
       }
     }
-    // Row label and recall.
     const cy = oy + i * cell + cell / 2 + 4.5;
     parts.push(text(ox - 10, cy, labels[i], { 'font-size': 13, 'text-anchor': 'end', fill: COLORS.text }));
     const recall = rowTotals[i] ? (matrix[i][i] ?? 0) / rowTotals[i] : NaN;
     parts.push(
-      text(ox + gridW + 10, cy, Number.isFinite(recall) ? percent(recall, 1) : '–', { 'font-size': 12, fill: COLORS.muted }),
+      text(ox + gridW + 8, cy, Number.isFinite(recall) ? percent(recall, 1) : '–', { 'font-size': 12, fill: COLORS.muted, class: 'cm-recall' }),
     );
   }
   for (let j = 0; j < k; j++) {
-    parts.push(text(ox + j * cell + cell / 2, oy - 8, labels[j], { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text }));
+    const cx = ox + j * cell + cell / 2;
+    parts.push(text(cx, oy - 10, labels[j], { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text }));
+    const precision = colTotals[j] ? (matrix[j]?.[j] ?? 0) / colTotals[j] : NaN;
+    // Alternate heights when the cells are too narrow for "99.5%" side by side.
+    const py = oy + gridW + 18 + (cell < 40 && j % 2 ? 13 : 0);
+    parts.push(
+      text(cx, py, Number.isFinite(precision) ? percent(precision, 1) : '–', { 'font-size': 11, 'text-anchor': 'middle', fill: COLORS.muted, class: 'cm-precision' }),
+    );
   }
   parts.push(el('rect', { x: ox, y: oy, width: gridW, height: gridW, fill: 'none', stroke: COLORS.axis, 'stroke-width': 1 }));
-  parts.push(text(ox + gridW + 10, oy - 8, 'recall', { 'font-size': 12, fill: COLORS.muted }));
-  // Axis titles: predicted along the bottom, true down the left.
-  parts.push(text(ox + gridW / 2, oy + gridW + 26, 'Predicted digit', { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold' }));
-  const tx = 30;
-  const ty = oy + gridW / 2;
+  parts.push(text(ox + gridW + 8, oy - 10, 'recall', { 'font-size': 12, fill: COLORS.muted }));
+  parts.push(text(ox - 10, oy + gridW + 18, 'precision', { 'font-size': 12, 'text-anchor': 'end', fill: COLORS.muted }));
   parts.push(
-    text(tx, ty, 'True digit', { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold', transform: `rotate(-90 ${tx} ${ty})` }),
+    colorBar({
+      x: barX,
+      y: oy,
+      length: gridW,
+      min: 0,
+      max: scaleMax,
+      map: blues,
+      ticks: scaleTicks,
+      format: (v) => (o.normalize ? `${Math.round(v * 100)}%` : v.toLocaleString('en-US')),
+      title: o.normalize ? 'share of the true digit' : 'images',
+    }),
   );
-  // Colour key.
-  const total = rowTotals.reduce((a, b) => a + b, 0);
-  const keyY = oy + gridW + 44;
-  parts.push(el('rect', { x: ox, y: keyY - 9, width: 12, height: 12, fill: hex(mix(blue0, blue1, 0.8)) }));
-  parts.push(text(ox + 18, keyY + 1, 'correct (shade = recall)', { 'font-size': 11, fill: COLORS.muted }));
-  parts.push(el('rect', { x: ox + 190, y: keyY - 9, width: 12, height: 12, fill: hex(mix(red0, red1, 0.8)) }));
-  parts.push(text(ox + 208, keyY + 1, 'mistakes (shade = count)', { 'font-size': 11, fill: COLORS.muted }));
-  parts.push(text(ox + gridW, keyY + 1, `${total.toLocaleString('en-US')} images`, { 'font-size': 11, 'text-anchor': 'end', fill: COLORS.muted }));
+  parts.push(
+    text(ox + gridW, oy + gridW + 50, `${total.toLocaleString('en-US')} test images`, { 'font-size': 11, 'text-anchor': 'end', fill: COLORS.muted }),
+  );
 
   return {
-    name: o.name ?? 'confusion',
-    alt: `Confusion matrix of ${total} test images: true digits in rows, predicted digits in columns`,
+    name: o.name ?? (o.normalize ? 'confusion-normalized' : 'confusion'),
+    alt:
+      `Confusion matrix of ${total} test images, ${o.normalize ? 'each row as shares of its true digit' : 'counts'}: ` +
+      'true digits in rows, predicted digits in columns, recall per row and precision per column',
     width,
     height,
     body: `<g class="chart confusion">${parts.join('')}</g>`,
@@ -446,31 +594,38 @@ export interface ComparisonOptions {
   modelName: string;
   accuracy: number;
   reference: number;
-  referenceLabel?: string;
+  referenceLabel: string;
+  /** Where the reference comes from, written under the axis. */
+  referenceSource?: string;
 }
 
-/** Two horizontal bars (this model, the reference) on a shared accuracy axis, with the difference. */
-export function comparisonBars(o: ComparisonOptions): Figure {
+/**
+ * A dot plot of this model's test accuracy and the reference's, values written beside the dots.
+ * Dots, not bars: a dot's position carries the value, so the axis can be fitted to the two values
+ * without the lie of a bar cut short.
+ */
+export function comparisonDots(o: ComparisonOptions): Figure {
   const width = 600;
-  const height = 172;
-  const refLabel = o.referenceLabel ?? 'Keras MLP reference';
+  const sourceLines = o.referenceSource ? wrapText(`reference: ${o.referenceSource}`, width - 32, 11) : [];
+  const height = 172 + sourceLines.length * 15;
   const acc = Number.isFinite(o.accuracy) ? o.accuracy : 0;
-  const minV = Math.min(acc, o.reference);
-  const pad = Math.max(0.01, (1 - minV) * 0.25);
-  let ticks = niceTicks(Math.max(0, minV - pad), 1, 5).filter((t) => t >= 0 && t <= 1);
+  const lo = Math.min(acc, o.reference);
+  const hi = Math.max(acc, o.reference);
+  const pad = Math.max(0.005, (hi - lo) * 0.3);
+  let ticks = niceTicks(Math.max(0, lo - pad), Math.min(1, hi + pad), 5).filter((t) => t >= 0 && t <= 1);
   if (ticks.length < 2) ticks = [0, 0.5, 1];
   const d0 = ticks[0];
+  const d1 = ticks[ticks.length - 1];
   const step = ticks[1] - ticks[0];
-  const left = 190;
-  const right = 90;
-  const top = 46;
-  const barH = 26;
-  const gap = 14;
+  const left = 230;
+  const right = 30;
+  const top = 50;
+  const rowH = 34;
   const pw = width - left - right;
-  const sx = linear(d0, 1, left, left + pw);
+  const sx = linear(d0, d1, left, left + pw);
   const rows = [
     { label: `This model (${o.modelName})`, value: acc, color: COLORS.train },
-    { label: refLabel, value: o.reference, color: COLORS.reference },
+    { label: o.referenceLabel, value: o.reference, color: COLORS.reference },
   ];
   const diff = (acc - o.reference) * 100;
   const diffText = `${diff >= 0 ? '+' : '−'}${Math.abs(diff).toFixed(2)} percentage points`;
@@ -478,38 +633,35 @@ export function comparisonBars(o: ComparisonOptions): Figure {
   const parts: string[] = [];
   parts.push(text(16, 26, 'Test accuracy vs reference', { 'font-size': 16, 'font-weight': 'bold', fill: COLORS.text }));
   parts.push(
-    text(width - 16, 26, diffText, {
-      'font-size': 13,
-      'text-anchor': 'end',
-      'font-weight': 'bold',
-      fill: diff >= 0 ? COLORS.right : COLORS.wrong,
-      class: 'diff',
-    }),
+    text(width - 16, 26, diffText, { 'font-size': 13, 'text-anchor': 'end', 'font-weight': 'bold', fill: diff >= 0 ? COLORS.right : COLORS.wrong, class: 'diff' }),
   );
-  const axisY = top + 2 * barH + gap + 10;
+  const axisY = top + 2 * rowH + 4;
   for (const t of ticks) {
     const x = sx(t);
-    parts.push(el('line', { x1: x, x2: x, y1: top - 4, y2: axisY, stroke: COLORS.grid, 'stroke-width': 1 }));
+    parts.push(el('line', { x1: x, x2: x, y1: top - 6, y2: axisY, stroke: COLORS.grid, 'stroke-width': 1 }));
     parts.push(text(x, axisY + 16, `${(t * 100).toFixed(decimalsFor(step * 100))}%`, { 'font-size': 11, 'text-anchor': 'middle', fill: COLORS.muted }));
   }
-  rows.forEach((r, i) => {
-    const y = top + i * (barH + gap);
-    parts.push(text(left - 10, y + barH / 2 + 4.5, r.label, { 'font-size': 13, 'text-anchor': 'end', fill: COLORS.text }));
-    const x1 = sx(Math.max(d0, Math.min(1, r.value)));
-    parts.push(el('rect', { x: left, y, width: Math.max(1, x1 - left), height: barH, rx: 3, fill: r.color }));
-    parts.push(text(x1 + 8, y + barH / 2 + 4.5, percent(r.value), { 'font-size': 13, 'font-weight': 'bold', fill: COLORS.text }));
-  });
   parts.push(el('line', { x1: left, x2: left + pw, y1: axisY, y2: axisY, stroke: COLORS.axis, 'stroke-width': 1 }));
-  parts.push(
-    text(left + pw / 2, height - 10, d0 > 0 ? `test accuracy (axis starts at ${percent(d0, 0)})` : 'test accuracy', {
-      'font-size': 12,
-      'text-anchor': 'middle',
-      fill: COLORS.muted,
-    }),
-  );
+  rows.forEach((r, i) => {
+    const y = top + i * rowH + rowH / 2;
+    parts.push(text(left - 12, y + 4.5, r.label, { 'font-size': 13, 'text-anchor': 'end', fill: COLORS.text }));
+    parts.push(el('line', { x1: left, x2: left + pw, y1: y, y2: y, stroke: COLORS.grid, 'stroke-width': 1, 'stroke-dasharray': '2 3' }));
+    const x = sx(Math.max(d0, Math.min(d1, r.value)));
+    parts.push(el('circle', { cx: x, cy: y, r: 7, fill: r.color, stroke: '#ffffff', 'stroke-width': 1.5, class: 'comparison-dot' }));
+    // The value on the side with room.
+    const label = percent(r.value);
+    const onRight = x + 14 + textWidth(label, 13) <= width - 4;
+    parts.push(
+      text(onRight ? x + 14 : x - 14, y + 4.5, label, { 'font-size': 13, 'font-weight': 'bold', fill: COLORS.text, 'text-anchor': onRight ? 'start' : 'end', class: 'comparison-value' }),
+    );
+  });
+  parts.push(text(left + pw / 2, axisY + 36, 'test accuracy', { 'font-size': 12, 'text-anchor': 'middle', fill: COLORS.muted }));
+  sourceLines.forEach((line, i) => {
+    parts.push(text(16, 180 + i * 15, line, { 'font-size': 11, fill: COLORS.muted, class: 'reference-source' }));
+  });
   return {
     name: o.name ?? 'comparison',
-    alt: `Test accuracy ${percent(acc)} versus ${refLabel} ${percent(o.reference)} (${diffText})`,
+    alt: `Test accuracy ${percent(acc)} versus ${o.referenceLabel} ${percent(o.reference)} (${diffText})`,
     width,
     height,
     body: `<g class="chart comparison">${parts.join('')}</g>`,

@@ -3,6 +3,7 @@
  * samples) and the first convolution layer's filters.
  */
 import { digitPng, pngDataUri } from './raster.ts';
+import { colorBar, cssColor, decimalsFor, niceTicks, redBlue } from './charts.ts';
 import { COLORS, el, esc, text, textWidth, type Attrs, type Figure } from './svg.ts';
 
 export interface CaptionLine {
@@ -99,16 +100,6 @@ export function digitGrid(o: DigitGridOptions): Figure {
   return { name: o.name, alt: o.alt, width, height, body: `<g class="grid">${parts.join('')}</g>` };
 }
 
-/** Diverging blue-white-red colour for t in [-1, 1] (ColorBrewer RdBu end points). */
-export function diverging(t: number): string {
-  const u = Math.max(-1, Math.min(1, Number.isFinite(t) ? t : 0));
-  const white = [247, 247, 247];
-  const end = u < 0 ? [33, 102, 172] : [178, 24, 43];
-  const a = Math.abs(u);
-  const c = white.map((w, i) => Math.round(w + (end[i] - w) * a));
-  return '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
-}
-
 export interface FilterGridOptions {
   /** Keras layout [kh, kw, in, filters], flat row-major. */
   data: ArrayLike<number>;
@@ -121,10 +112,10 @@ export interface FilterGridOptions {
 }
 
 /**
- * One small picture per filter (and input channel): its kh x kw weights as
- * coloured squares, normalised per filter by its largest |weight| so that
- * blue = most negative, white = 0, red = most positive. Drawn as vector
- * rectangles, so the squares stay sharp at any size.
+ * One small picture per filter (and input channel): its kh x kw weights as coloured squares on
+ * one scale shared by all filters (blue negative, white zero, red positive, from −m to +m with m
+ * the largest |weight| of the layer), so that filters can be compared; a numbered colour bar
+ * gives the scale. Drawn as vector rectangles, so the squares stay sharp at any size.
  */
 export function filterGrid(o: FilterGridOptions): Figure {
   const { kernelH: kh, kernelW: kw, inChannels: cin, filters: nf } = o;
@@ -140,31 +131,40 @@ export function filterGrid(o: FilterGridOptions): Figure {
   const top = 62;
   const rows = Math.ceil(tiles / columns);
   const width = Math.max(left * 2 + columns * cellW, 460);
-  const height = top + rows * cellH + 26;
+  const height = top + rows * cellH + 58;
+
+  let maxAbs = 0;
+  for (let i = 0; i < kh * kw * cin * nf; i++) {
+    const v = o.data[i];
+    if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+  }
+  // The scale's end: the largest |weight| rounded up to a round number, so the ticks are round too.
+  const ticks = niceTicks(-maxAbs, maxAbs, 4);
+  const m = Math.max(Math.abs(ticks[0]), Math.abs(ticks[ticks.length - 1])) || 1;
+  const shade = (v: number) => cssColor(redBlue(0.5 + (Number.isFinite(v) ? v : 0) / (2 * m)));
 
   const parts: string[] = [];
-  parts.push(text(16, 26, `First convolution layer: ${nf} filters of ${kh}×${kw}${cin > 1 ? `×${cin}` : ''}`, {
+  parts.push(text(16, 26, `First convolution layer: ${nf} filter${nf === 1 ? '' : 's'} of ${kh}×${kw}${cin > 1 ? `×${cin}` : ''}`, {
     'font-size': 16,
     'font-weight': 'bold',
     fill: COLORS.text,
   }));
-  parts.push(text(16, 46, 'Each filter scaled by its largest |weight|: blue negative, white zero, red positive.', { 'font-size': 12, fill: COLORS.muted }));
+  parts.push(text(16, 46, 'Weights on one scale for all filters: blue negative, white zero, red positive.', { 'font-size': 12, fill: COLORS.muted }));
 
   let t = 0;
   for (let f = 0; f < nf; f++) {
-    let maxAbs = 0;
+    let filterMax = 0;
     for (let r = 0; r < kh; r++) for (let c = 0; c < kw; c++) for (let ch = 0; ch < cin; ch++) {
       const v = at(r, c, ch, f);
-      if (Number.isFinite(v)) maxAbs = Math.max(maxAbs, Math.abs(v));
+      if (Number.isFinite(v)) filterMax = Math.max(filterMax, Math.abs(v));
     }
     for (let ch = 0; ch < cin; ch++, t++) {
       const x0 = left + (t % columns) * cellW + (cellW - tileW) / 2;
       const y0 = top + Math.floor(t / columns) * cellH;
-      const cells: string[] = [el('title', {}, esc(`filter ${f + 1}${cin > 1 ? `, channel ${ch + 1}` : ''}: max |w| = ${maxAbs.toPrecision(3)}`))];
+      const cells: string[] = [el('title', {}, esc(`filter ${f + 1}${cin > 1 ? `, channel ${ch + 1}` : ''}: max |w| = ${filterMax.toPrecision(3)}`))];
       for (let r = 0; r < kh; r++) {
         for (let c = 0; c < kw; c++) {
-          const v = at(r, c, ch, f);
-          cells.push(el('rect', { x: x0 + c * px, y: y0 + r * px, width: px, height: px, fill: diverging(maxAbs > 0 ? v / maxAbs : 0) }));
+          cells.push(el('rect', { x: x0 + c * px, y: y0 + r * px, width: px, height: px, fill: shade(at(r, c, ch, f)) }));
         }
       }
       cells.push(el('rect', { x: x0 - 0.5, y: y0 - 0.5, width: tileW + 1, height: tileH + 1, fill: 'none', stroke: '#9aa5b1', 'stroke-width': 1 }));
@@ -178,18 +178,26 @@ export function filterGrid(o: FilterGridOptions): Figure {
       parts.push(el('g', { class: 'filter', 'data-filter': f, 'data-channel': ch }, cells));
     }
   }
-  // Colour key.
-  const ky = height - 20;
-  const steps = 11;
-  for (let i = 0; i < steps; i++) {
-    parts.push(el('rect', { x: left + 60 + i * 14, y: ky, width: 14, height: 10, fill: diverging(-1 + (2 * i) / (steps - 1)) }));
-  }
-  parts.push(text(left + 52, ky + 9, '−max', { 'font-size': 11, 'text-anchor': 'end', fill: COLORS.muted }));
-  parts.push(text(left + 60 + steps * 14 + 8, ky + 9, '+max', { 'font-size': 11, fill: COLORS.muted }));
+  const decimals = decimalsFor(ticks.length > 1 ? ticks[1] - ticks[0] : m);
+  parts.push(
+    colorBar({
+      x: left + 110,
+      y: height - 40,
+      length: Math.min(300, width - left - 140),
+      thickness: 12,
+      orientation: 'horizontal',
+      min: -m,
+      max: m,
+      map: redBlue,
+      ticks,
+      format: (v) => (v < 0 ? '−' : '') + Math.abs(v).toFixed(decimals),
+    }),
+  );
+  parts.push(text(left + 100, height - 30, 'weight', { 'font-size': 12, 'text-anchor': 'end', fill: COLORS.text }));
 
   return {
     name: o.name ?? 'filters',
-    alt: `The ${nf} filters of the first convolution layer (${kh}×${kw}), blue negative, red positive`,
+    alt: `The ${nf} filters of the first convolution layer (${kh}×${kw}) on one colour scale from −${m} to ${m}, blue negative, red positive`,
     width,
     height,
     body: `<g class="grid filters">${parts.join('')}</g>`,

@@ -9,7 +9,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { comparisonBars, confusionHeatmap, decimalsFor, lineChart, percent } from './charts.ts';
+import { comparisonDots, confusionHeatmap, decimalsFor, lineChart, percent } from './charts.ts';
 import { digitGrid, filterGrid, type DigitTile } from './grids.ts';
 import { formatDuration, fmtNumber, renderPage, table, type Card, type PageSection } from './html.ts';
 import { svgToPng } from './raster.ts';
@@ -29,8 +29,14 @@ export interface ReportInput {
   history?: { loss: number[]; accuracy: number[]; valLoss?: number[]; valAccuracy?: number[]; seconds: number[] };
   testAccuracy: number;
   testLoss: number;
-  /** 0.9754, the Keras MLP reference. */
-  referenceAccuracy: number;
+  /** The published accuracy this model is compared with (e.g. the Keras MLP's 97.54%); none: no comparison. */
+  reference?: { accuracy: number; name: string; source: string };
+  /** The training's hyperparameters, as in metrics.json's `config`. */
+  config?: TrainingConfig;
+  /** Images the model was trained on (validation included), for the size of the validation split. */
+  trainImages?: number;
+  /** The model has Dropout layers (they explain part of the gap between the training and validation curves). */
+  hasDropout?: boolean;
   /** classes x classes, rows = true class, columns = predicted class. */
   confusionMatrix: number[][];
   trainSeconds?: number;
@@ -55,19 +61,34 @@ export interface ReportInput {
   sampleCount?: number;
   /** How many of the most confident mistakes to show (default 36). */
   mistakeCount?: number;
-  /** Label of the reference (default 'Keras MLP reference'). */
-  referenceLabel?: string;
   /** Free-form lines shown in the run section (e.g. optimizer, batch size, backend). */
   notes?: Record<string, string>;
+  /** Name of the page (default report.html). */
+  htmlFile?: string;
+  /** Put before each picture's file name (default none): an evaluation writes evaluation-confusion.png etc. */
+  pngPrefix?: string;
 }
 
-/** File names written into outDir (PNG files only for the pictures that apply). */
+/** The hyperparameters of a training run, as metrics.json's `config` holds them. */
+export interface TrainingConfig {
+  optimizer?: string;
+  learningRate?: number;
+  batchSize?: number;
+  epochs?: number;
+  seed?: number;
+  /** Random shifts of up to this many pixels while training (0: none). */
+  randomShift?: number;
+  validationSplit?: number;
+}
+
+/** File names written into outDir (PNG files only for the pictures that apply), without pngPrefix. */
 export const REPORT_FILES = {
   html: 'report.html',
   comparison: 'comparison.png',
   loss: 'loss.png',
   accuracy: 'accuracy.png',
   confusion: 'confusion.png',
+  confusionNormalized: 'confusion-normalized.png',
   mistakes: 'mistakes.png',
   samples: 'samples.png',
   filters: 'filters.png',
@@ -151,6 +172,46 @@ export function mistakeCaption(p: Prediction): string {
 const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
 const thousands = (n: number) => n.toLocaleString('en-US');
 
+/** "1 epoch", "3 epochs", "10,000 test images". */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${thousands(n)} ${n === 1 ? singular : pluralForm}`;
+}
+
+/** The hyperparameter table's rows, from metrics.json's config (missing entries are left out). */
+export function hyperparameterRows(c: TrainingConfig, trainImages?: number): string[][] {
+  const rows: string[][] = [];
+  if (c.optimizer !== undefined) rows.push(['Optimizer', c.optimizer]);
+  if (c.learningRate !== undefined) rows.push(['Learning rate', String(c.learningRate)]);
+  if (c.batchSize !== undefined) rows.push(['Batch size', String(c.batchSize)]);
+  if (c.epochs !== undefined) rows.push(['Epochs', String(c.epochs)]);
+  if (c.seed !== undefined) rows.push(['Seed', String(c.seed)]);
+  if (c.randomShift !== undefined) {
+    rows.push(['Augmentation', c.randomShift > 0 ? `random shifts of up to ${plural(c.randomShift, 'pixel')} in each direction, new each epoch` : 'none']);
+  }
+  if (c.validationSplit !== undefined) {
+    const held = trainImages !== undefined ? Math.floor(trainImages * c.validationSplit) : undefined;
+    rows.push([
+      'Validation split',
+      c.validationSplit > 0
+        ? `${fmtPercentShort(c.validationSplit)} of the training images${held !== undefined ? ` (${thousands(held)}) held out` : ' held out'}`
+        : 'none',
+    ]);
+  }
+  return rows;
+}
+
+const fmtPercentShort = (v: number) => `${Number((v * 100).toPrecision(6))}%`;
+
+/** Why the training curve sits below the validation curve, from what the training turned on. */
+export function trainingGapNote(hasDropout: boolean, randomShift: number): string {
+  const on = [hasDropout ? 'dropout' : '', randomShift > 0 ? 'random shifts' : ''].filter(Boolean).join(' and ');
+  return (
+    `Training accuracy is measured during each epoch${on ? ` with ${on} on` : ''} and averaged over the epoch as the weights improve; ` +
+    `validation accuracy is measured after the epoch on the held-out images as they are${on ? `, ${on} off` : ''}. ` +
+    'That is why the training curve can sit below the validation curve: it is not a sign of a problem.'
+  );
+}
+
 export interface BuiltReport {
   html: string;
   /** Pictures in page order; each is written as `<name>.png`. */
@@ -163,8 +224,10 @@ export function buildReport(input: ReportInput): BuiltReport {
   const n = usableCount(t);
   const cm = input.confusionMatrix;
   const cmTotal = sum(cm.map(sum));
-  const diffPp = (input.testAccuracy - input.referenceAccuracy) * 100;
-  const refLabel = input.referenceLabel ?? 'Keras MLP reference';
+  const ref = input.reference;
+  const diffPp = ref ? (input.testAccuracy - ref.accuracy) * 100 : 0;
+  const signedPp = `${diffPp >= 0 ? '+' : '−'}${Math.abs(diffPp).toFixed(2)}`;
+  const hist = input.history;
   const sections: PageSection[] = [];
   const figures: Figure[] = [];
   const add = (s: PageSection) => {
@@ -172,22 +235,30 @@ export function buildReport(input: ReportInput): BuiltReport {
     figures.push(...(s.figures ?? []));
   };
 
-  // Accuracy versus the reference.
-  const comparison = comparisonBars({
-    modelName: input.modelName,
-    accuracy: input.testAccuracy,
-    reference: input.referenceAccuracy,
-    referenceLabel: refLabel,
-  });
-  add({
-    id: 'accuracy-vs-reference',
-    heading: 'Test accuracy',
-    intro:
-      `The ${input.modelName} model classifies ${percent(input.testAccuracy)} of the ${thousands(cmTotal || n)} test images correctly; ` +
-      `the ${refLabel} reaches ${percent(input.referenceAccuracy)}, a difference of ` +
-      `${diffPp >= 0 ? '+' : '−'}${Math.abs(diffPp).toFixed(2)} percentage points. Test loss: ${fmtNumber(input.testLoss)}.`,
-    figures: [comparison],
-  });
+  // Accuracy, and versus the reference when the model has one.
+  const accuracySentence =
+    `The ${input.modelName} model classifies ${percent(input.testAccuracy)} of the ${plural(cmTotal || n, 'test image')} correctly. ` +
+    `Test loss: ${fmtNumber(input.testLoss)}.`;
+  add(
+    ref
+      ? {
+          id: 'accuracy-vs-reference',
+          heading: 'Test accuracy',
+          intro:
+            `${accuracySentence} The reference, the ${ref.name}, reaches ${percent(ref.accuracy)} ` +
+            `(source: ${ref.source}): a difference of ${signedPp} percentage points.`,
+          figures: [
+            comparisonDots({
+              modelName: input.modelName,
+              accuracy: input.testAccuracy,
+              reference: ref.accuracy,
+              referenceLabel: ref.name,
+              referenceSource: ref.source,
+            }),
+          ],
+        }
+      : { id: 'accuracy', heading: 'Test accuracy', intro: `${accuracySentence} There is no published reference for this model.` },
+  );
 
   // Training curves.
   const h = input.history;
@@ -215,7 +286,8 @@ export function buildReport(input: ReportInput): BuiltReport {
       yCeil: 1,
       valueFormat: (v) => percent(v),
       yTickFormat: (v, step) => `${(v * 100).toFixed(decimalsFor(step * 100))}%`,
-      reference: { value: input.referenceAccuracy, label: `${refLabel} ${percent(input.referenceAccuracy)}` },
+      reference: ref ? { value: ref.accuracy, label: `${ref.name} (test) ${percent(ref.accuracy)}` } : undefined,
+      footnote: hasVal(h.valAccuracy) ? trainingGapNote(!!input.hasDropout, input.config?.randomShift ?? 0) : undefined,
       series: [
         { label: 'training', values: h.accuracy, color: COLORS.train },
         ...(hasVal(h.valAccuracy) ? [{ label: 'validation', values: h.valAccuracy!, color: COLORS.validation, dashed: true }] : []),
@@ -232,7 +304,7 @@ export function buildReport(input: ReportInput): BuiltReport {
     add({
       id: 'training',
       heading: 'Training curves',
-      intro: `Training${hasVal(h.valLoss) || hasVal(h.valAccuracy) ? ' and validation' : ''} loss and accuracy after each of ${epochs} epoch${epochs === 1 ? '' : 's'}.`,
+      intro: `Training${hasVal(h.valLoss) || hasVal(h.valAccuracy) ? ' and validation' : ''} loss and accuracy after ${epochs === 1 ? 'the one epoch' : `each of the ${epochs} epochs`}.`,
       figures: [loss, accuracy],
       html:
         `<details><summary>Per-epoch numbers</summary>` +
@@ -241,14 +313,15 @@ export function buildReport(input: ReportInput): BuiltReport {
     });
   }
 
-  // Confusion matrix.
+  // Confusion matrix: counts, and each row as shares of its true digit (rare digits are not drowned out).
   add({
     id: 'confusion',
     heading: 'Confusion matrix',
     intro:
-      'Rows are the true digits, columns the predicted ones; the diagonal counts the correct answers. ' +
-      'Off-diagonal cells are shaded by how often that confusion happens relative to the most common one.',
-    figures: [confusionHeatmap(cm)],
+      'Rows are the true digits, columns the predicted ones; the diagonal holds the correct answers. ' +
+      'Left: counts. Right: each row divided by its total, so the diagonal is the recall of each digit. ' +
+      'Recall (of the true digits) stands right of each row, precision (of the predictions) under each column.',
+    figures: [confusionHeatmap(cm), confusionHeatmap(cm, { normalize: true })],
   });
 
   // Most confident mistakes.
@@ -271,12 +344,12 @@ export function buildReport(input: ReportInput): BuiltReport {
   add({
     id: 'mistakes',
     heading: 'Most confident mistakes',
-    intro: `The ${mistakes.length} misclassified test digits (of ${thousands(mistakesTotal)}) that the model was surest about, with the probability it gave its wrong answer.`,
+    intro: `The ${plural(mistakes.length, 'misclassified test digit')} (of ${thousands(mistakesTotal)}) that the model was surest about, with the probability it gave its wrong answer.`,
     figures: [
       digitGrid({
         name: 'mistakes',
         title: mistakes.length ? `Most confident mistakes (${mistakes.length} of ${thousands(mistakesTotal)})` : 'Most confident mistakes: none',
-        alt: `${mistakes.length} misclassified test digits, most confident first, captioned with true and predicted digit`,
+        alt: `${plural(mistakes.length, 'misclassified test digit')}, most confident first, captioned with true and predicted digit`,
         tiles: mistakeTiles,
         imageWidth: t.width,
         imageHeight: t.height,
@@ -308,7 +381,7 @@ export function buildReport(input: ReportInput): BuiltReport {
   add({
     id: 'samples',
     heading: 'Random test digits',
-    intro: `${sample.length} test digits drawn at random (seed ${seed}) with the model's prediction: green when right, red when wrong.`,
+    intro: `${plural(sample.length, 'test digit')} drawn at random (seed ${seed}) with the model's prediction: green when right, red when wrong.`,
     figures: [
       digitGrid({
         name: 'samples',
@@ -335,6 +408,17 @@ export function buildReport(input: ReportInput): BuiltReport {
     });
   }
 
+  // Hyperparameters of the training.
+  const hyper = input.config ? hyperparameterRows(input.config, input.trainImages) : [];
+  if (hyper.length) {
+    sections.push({
+      id: 'hyperparameters',
+      heading: 'Hyperparameters',
+      intro: hist ? undefined : 'Of the training that made this model (from its metrics.json).',
+      html: `<table class="kv"><tbody>${hyper.map(([a, b]) => `<tr><th>${esc(a)}</th><td>${esc(b)}</td></tr>`).join('')}</tbody></table>`,
+    });
+  }
+
   // Model summary.
   sections.push({
     id: 'model',
@@ -344,11 +428,12 @@ export function buildReport(input: ReportInput): BuiltReport {
 
   // Run: time and machine.
   const m = input.machine;
-  const hist = input.history;
   const epochSeconds = hist?.seconds.filter((s) => Number.isFinite(s)) ?? [];
   const runRows: string[][] = [
     ['Training time', input.trainSeconds !== undefined ? formatDuration(input.trainSeconds) : hist ? formatDuration(sum(epochSeconds)) : 'not trained in this run (evaluation only)'],
-    ...(epochSeconds.length ? [['Time per epoch', `${formatDuration(sum(epochSeconds) / epochSeconds.length)} on average over ${epochSeconds.length}`]] : []),
+    ...(epochSeconds.length
+      ? [['Time per epoch', epochSeconds.length === 1 ? `${formatDuration(epochSeconds[0])} (one epoch)` : `${formatDuration(sum(epochSeconds) / epochSeconds.length)} on average over ${plural(epochSeconds.length, 'epoch')}`]]
+      : []),
     ['Test images', thousands(n)],
     ['CPU', m.cpu],
     ['Cores', String(m.cores)],
@@ -365,27 +450,31 @@ export function buildReport(input: ReportInput): BuiltReport {
   });
 
   const cards: Card[] = [
-    {
-      label: 'Test accuracy',
-      value: percent(input.testAccuracy),
-      note: `${diffPp >= 0 ? '+' : '−'}${Math.abs(diffPp).toFixed(2)} pp vs ${percent(input.referenceAccuracy)} reference`,
-      tone: diffPp >= 0 ? 'good' : 'bad',
-    },
+    ref
+      ? {
+          label: 'Test accuracy',
+          value: percent(input.testAccuracy),
+          note: `${signedPp} pp vs the ${ref.name}'s ${percent(ref.accuracy)}`,
+          tone: diffPp >= 0 ? 'good' : 'bad',
+        }
+      : { label: 'Test accuracy', value: percent(input.testAccuracy) },
     { label: 'Test loss', value: fmtNumber(input.testLoss) },
-    { label: 'Mistakes', value: thousands(mistakesTotal), note: `of ${thousands(n)} test images` },
+    { label: 'Mistakes', value: thousands(mistakesTotal), note: `of ${plural(n, 'test image')}` },
   ];
   if (input.trainSeconds !== undefined || hist) {
     cards.push({
       label: 'Training time',
       value: formatDuration(input.trainSeconds ?? sum(epochSeconds)),
-      note: hist ? `${Math.max(hist.loss.length, hist.accuracy.length)} epochs` : undefined,
+      note: hist ? plural(Math.max(hist.loss.length, hist.accuracy.length), 'epoch') : undefined,
     });
   }
-  cards.push({ label: 'Machine', value: `${m.cores} cores`, note: m.simd ? `${m.simd} · ${m.platform}` : m.platform });
+  cards.push({ label: 'Machine', value: plural(m.cores, 'core'), note: m.simd ? `${m.simd} · ${m.platform}` : m.platform });
 
+  // The pictures' file names (and ids) carry the prefix, so an evaluation's sit beside a training's.
+  for (const f of figures) f.name = `${input.pngPrefix ?? ''}${f.name}`;
   const html = renderPage({
     title: input.title,
-    subtitle: `Model: ${input.modelName} · ${hist ? 'training report' : 'evaluation report'} · ${thousands(n)} test images`,
+    subtitle: `Model: ${input.modelName} · ${hist ? 'training report' : 'evaluation report'} · ${plural(n, 'test image')}`,
     cards,
     sections,
     footer:
@@ -397,9 +486,10 @@ export function buildReport(input: ReportInput): BuiltReport {
 }
 
 /**
- * Writes report.html and one PNG per picture into input.outDir (created if
- * missing) and returns the path of report.html. PNGs are written first, so a
- * report.html that exists always has its pictures next to it.
+ * Writes the page (report.html unless input.htmlFile says otherwise) and one PNG per picture
+ * into input.outDir (created if missing) and returns the page's path. PNGs are written first,
+ * so a page that exists always has its pictures next to it. Only files of this page's own
+ * naming (input.pngPrefix) are replaced or removed.
  */
 export async function writeReport(input: ReportInput): Promise<string> {
   const { html, figures } = buildReport(input);
@@ -409,13 +499,14 @@ export async function writeReport(input: ReportInput): Promise<string> {
     const png = await svgToPng(standaloneSvg(fig));
     await writeFileAtomic(join(input.outDir, `${fig.name}.png`), png);
   }
-  // A previous report in the same folder (e.g. a CNN training run before this
-  // evaluation) must not leave pictures behind that this report does not have.
+  // A previous page of the same name (e.g. a CNN run before this MLP run into the same folder)
+  // must not leave pictures behind that this one does not have.
   const written = new Set(figures.map((f) => `${f.name}.png`));
   for (const file of Object.values(REPORT_FILES)) {
-    if (file.endsWith('.png') && !written.has(file)) await rm(join(input.outDir, file), { force: true });
+    const own = `${input.pngPrefix ?? ''}${file}`;
+    if (file.endsWith('.png') && !written.has(own)) await rm(join(input.outDir, own), { force: true });
   }
-  const path = join(input.outDir, REPORT_FILES.html);
+  const path = join(input.outDir, input.htmlFile ?? REPORT_FILES.html);
   await writeFileAtomic(path, html);
   return path;
 }
