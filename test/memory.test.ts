@@ -1,7 +1,7 @@
 // The arena over the one WebAssembly.Memory: growth keeps earlier tensors valid (through fresh views
 // and for the kernels), running out of memory is a clear error naming the request that changes nothing, mark/release,
 // free and reuse, and models that own and give back their memory.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -143,6 +143,24 @@ describe('free and collect', () => {
     const inUse = arena.bytesInUse;
     for (const p of blocks) arena.free(p);
     expect(arena.bytesInUse).toBe(inUse - 128);
+    // All or nothing: a body that throws leaves nothing allocated.
+    expect(() => arena.collect(() => [arena.allocF32(4), arena.allocF32(2 ** 30, 'too much')])).toThrow(/for too much/);
+    expect(arena.bytesInUse).toBe(inUse - 128);
+  });
+
+  test('a model file with a 1e9-unit Dense fails naming the file, that the model is too large, and how much it needs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engine-memory-'));
+    try {
+      await new Sequential([new Dense({ units: 3, inputShape: [4] })]).save(dir);
+      const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+      json.modelTopology.config.layers[0].config.units = 1e9;
+      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+      const inUse = getBackend().arena.bytesInUse;
+      await expect(loadModel(dir)).rejects.toThrow(/model\.json: out of WASM memory: 18\.6 GiB for .*5000000000 parameters.*the model is too large \(its parameters and their gradients need 38147\.0 MiB\)/);
+      expect(getBackend().arena.bytesInUse).toBe(inUse);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

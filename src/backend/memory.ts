@@ -98,16 +98,23 @@ export class Arena {
     }
   }
 
-  /** Runs `body` and returns what it allocated alongside its result, so an owner can free it later. */
+  /**
+   * Runs `body` and returns what it allocated alongside its result, so an owner can free it later.
+   * All or nothing: if `body` throws, what it allocated is freed.
+   */
   collect<T>(body: () => T): { result: T; blocks: number[] } {
     const outer = this.collected;
     const blocks: number[] = [];
     this.collected = blocks;
     try {
-      return { result: body(), blocks };
+      const result = body();
+      outer?.push(...blocks);
+      return { result, blocks };
+    } catch (error) {
+      for (const block of blocks) this.free(block);
+      throw error;
     } finally {
       this.collected = outer;
-      outer?.push(...blocks);
     }
   }
 

@@ -490,7 +490,7 @@ export class Sequential {
     const arena = this.backend.arena;
     const what = `${this.name}'s ${this.paramSize} parameters`;
     const { blocks } = arena.collect(() =>
-      withHint(`${what} take ${(this.paramSize * 8 / 2 ** 20).toFixed(1)} MiB with their gradients: the model is too large`, () => {
+      withHint(`the model is too large (its parameters and their gradients need ${(this.paramSize * 8 / 2 ** 20).toFixed(1)} MiB)`, () => {
         this.paramValues = arena.allocF32(this.paramSize, what);
         this.paramGrads = arena.allocF32(this.paramSize, `the gradients of ${what}`);
       }),

@@ -60,7 +60,11 @@ export async function loadModel(location: string | URL, options: Omit<Sequential
   const manifest = parseManifest(json.weightsManifest, fail);
   const modelName = Array.isArray(config) ? undefined : config?.name;
   const model = new Sequential(layers, { ...options, name: modelName });
-  model.build();
+  try {
+    model.build();
+  } catch (error) {
+    throw fail((error as Error).message);
+  }
 
   // TF.js matches weights to layers by name; the engine by order, so both must agree.
   const entries = manifest.flatMap((group) => group.weights);
