@@ -155,7 +155,8 @@ export function lineChart(o: LineChartOptions): Figure {
   const tickFont = 12;
   const labelWidth = Math.max(...yLabels.map((l) => textWidth(l, tickFont)));
   const left = Math.ceil(labelWidth) + 44;
-  const top = 58;
+  const referenceInLegend = !!o.reference && Number.isFinite(o.reference.value);
+  const top = referenceInLegend ? 76 : 58;
   const right = 24;
   const bottom = 56;
   const pw = width - left - right;
@@ -190,66 +191,11 @@ export function lineChart(o: LineChartOptions): Figure {
     text(ytx, yty, o.yLabel, { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, transform: `rotate(-90 ${ytx} ${yty})` }),
   );
 
-  // Screen points of the series, to keep labels off the curves.
-  const curve: [number, number][] = [];
-  for (const s of series) {
-    for (let i = 0; i < s.values.length; i++) {
-      const a = s.values[i];
-      const b = s.values[i + 1];
-      if (!Number.isFinite(a)) continue;
-      const steps = Number.isFinite(b) ? 24 : 1;
-      for (let k = 0; k < steps; k++) {
-        const u = k / steps;
-        curve.push([sx(i + 1 + u), sy(a + ((Number.isFinite(b) ? b : a) - a) * u)]);
-      }
-    }
-  }
-  const clear = (x0: number, x1: number, y0: number, y1: number) =>
-    !curve.some(([x, y]) => x >= x0 - 4 && x <= x1 + 4 && y >= y0 - 4 && y <= y1 + 4);
-
-  // Reference line, its label put where no curve runs (drawn after the curves).
-  let refLabel = '';
-  if (o.reference && Number.isFinite(o.reference.value) && o.reference.value >= y0 && o.reference.value <= y1) {
+  // Reference line, named in the legend (a label on the plot would cover the curves near it).
+  const refInside = !!o.reference && Number.isFinite(o.reference.value) && o.reference.value >= y0 && o.reference.value <= y1;
+  if (o.reference && refInside) {
     const y = sy(o.reference.value);
-    const color = o.reference.color ?? COLORS.reference;
-    const fs = 11;
-    const w = textWidth(o.reference.label, fs);
-    parts.push(el('line', { x1: left, x2: left + pw, y1: y, y2: y, stroke: color, 'stroke-width': 1.2, 'stroke-dasharray': '2 3' }));
-    const candidates = [
-      { x: left + pw - 6, anchor: 'end', base: y - 5 },
-      { x: left + 6, anchor: 'start', base: y - 5 },
-      { x: left + pw - 6, anchor: 'end', base: y + 14 },
-      { x: left + 6, anchor: 'start', base: y + 14 },
-    ].filter((c) => c.base - fs >= top - 2 && c.base + 3 <= top + ph);
-    const pick =
-      candidates.find((c) => {
-        const x0 = c.anchor === 'end' ? c.x - w : c.x;
-        return clear(x0, x0 + w, c.base - fs, c.base + 3);
-      }) ??
-      candidates[0] ?? { x: left + pw - 6, anchor: 'end', base: y - 5 };
-    refLabel = (
-      text(pick.x, pick.base, o.reference.label, {
-        'font-size': fs,
-        'text-anchor': pick.anchor,
-        fill: color,
-        // A white halo keeps the label readable if a curve still crosses it.
-        stroke: '#ffffff',
-        'stroke-width': 3,
-        'stroke-linejoin': 'round',
-        'paint-order': 'stroke',
-      })
-    );
-  } else if (o.reference && Number.isFinite(o.reference.value)) {
-    const above = o.reference.value > y1;
-    refLabel = text(left + 6, above ? top + 14 : top + ph - 6, `${above ? '↑' : '↓'} ${o.reference.label} (${above ? 'above' : 'below'} this axis)`, {
-      'font-size': 11,
-      fill: o.reference.color ?? COLORS.reference,
-      stroke: '#ffffff',
-      'stroke-width': 3,
-      'stroke-linejoin': 'round',
-      'paint-order': 'stroke',
-      class: 'reference-off-axis',
-    });
+    parts.push(el('line', { x1: left, x2: left + pw, y1: y, y2: y, stroke: o.reference.color ?? COLORS.reference, 'stroke-width': 1.2, 'stroke-dasharray': '2 3' }));
   }
 
   // Series: polyline segments between finite points, then markers.
@@ -316,7 +262,6 @@ export function lineChart(o: LineChartOptions): Figure {
       }),
     );
   }
-  parts.push(refLabel);
   footLines.forEach((line, i) => {
     parts.push(text(16, plotHeight + 10 + i * 15, line, { 'font-size': footFont, fill: COLORS.muted, class: 'footnote' }));
   });
@@ -336,6 +281,17 @@ export function lineChart(o: LineChartOptions): Figure {
     );
     parts.push(el('circle', { cx: lx + 11, cy: ly, r: 3.6, fill: s.color, stroke: '#fff', 'stroke-width': 1.2 }));
     lx -= 18;
+  }
+  if (o.reference && referenceInLegend) {
+    // Off the axis, the reference is named with the direction it lies in.
+    const above = o.reference.value > y1;
+    const label = refInside ? o.reference.label : `${above ? '↑' : '↓'} ${o.reference.label} (${above ? 'above' : 'below'} this axis)`;
+    const w = textWidth(label, legendFont);
+    const rx = left + pw - w;
+    parts.push(text(rx, ly + 22, label, { 'font-size': legendFont, fill: refInside ? COLORS.text : o.reference.color ?? COLORS.reference, class: refInside ? undefined : 'reference-off-axis' }));
+    if (refInside) {
+      parts.push(el('line', { x1: rx - 30, x2: rx - 8, y1: ly + 18, y2: ly + 18, stroke: o.reference.color ?? COLORS.reference, 'stroke-width': 1.6, 'stroke-dasharray': '2 3' }));
+    }
   }
 
   const alt = `${o.title}: ${series.map((s) => s.label).join(' and ')} over ${n} epoch${n === 1 ? '' : 's'}`;
