@@ -363,3 +363,54 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, n: i32, lr: f
     store<f32>(w + i, load<f32>(w + i) - (lr * (mi * c1)) / (Mathf.sqrt(vi * c2) + epsilon));
   }
 }
+
+/**
+ * RMSprop as TF.js and Keras compute it: ms = ρ·ms + (1−ρ)·g²; centered = 1 also keeps
+ * mg = ρ·mg + (1−ρ)·g and uses d = ms − mg², else d = ms; step = lr·g / sqrt(d + ε); momentum ≠ 0:
+ * mom = μ·mom + step and w −= mom, else w −= step. ms, mg and mom are flushed to 0 when subnormal;
+ * mom and mg are untouched (and may be 0) when unused.
+ */
+// ρ arrives as f64 so that 1 − ρ is computed before rounding to f32, as in adamUpdate.
+export function rmspropUpdate(w: usize, g: usize, ms: usize, mom: usize, mg: usize, n: i32, lr: f32, rho: f64,
+  momentum: f32, epsilon: f32, centered: i32): void {
+  const rhof = <f32>rho, oneMinusRho = <f32>(1 - rho);
+  const rv = f32x4.splat(rhof), nrv = f32x4.splat(oneMinusRho);
+  const lrv = f32x4.splat(lr), mv = f32x4.splat(momentum), epsv = f32x4.splat(epsilon);
+  const bytes = bytesOf(n);
+  const vecEnd = vecBytes(n);
+  let i: usize = 0;
+  for (; i < vecEnd; i += 16) {
+    const gi = v128.load(g + i);
+    const msi = flushV(f32x4.add(f32x4.mul(rv, v128.load(ms + i)), f32x4.mul(nrv, f32x4.mul(gi, gi))));
+    v128.store(ms + i, msi);
+    let d = msi;
+    if (centered) {
+      const mgi = flushV(f32x4.add(f32x4.mul(rv, v128.load(mg + i)), f32x4.mul(nrv, gi)));
+      v128.store(mg + i, mgi);
+      d = f32x4.sub(msi, f32x4.mul(mgi, mgi));
+    }
+    let step = f32x4.div(f32x4.mul(gi, lrv), f32x4.sqrt(f32x4.add(d, epsv)));
+    if (momentum != 0) {
+      step = flushV(f32x4.add(f32x4.mul(mv, v128.load(mom + i)), step));
+      v128.store(mom + i, step);
+    }
+    v128.store(w + i, f32x4.sub(v128.load(w + i), step));
+  }
+  for (; i < bytes; i += 4) {
+    const gi = load<f32>(g + i);
+    const msi = flush(rhof * load<f32>(ms + i) + oneMinusRho * (gi * gi));
+    store<f32>(ms + i, msi);
+    let d = msi;
+    if (centered) {
+      const mgi = flush(rhof * load<f32>(mg + i) + oneMinusRho * gi);
+      store<f32>(mg + i, mgi);
+      d = msi - mgi * mgi;
+    }
+    let step = (gi * lr) / Mathf.sqrt(d + epsilon);
+    if (momentum != 0) {
+      step = flush(momentum * load<f32>(mom + i) + step);
+      store<f32>(mom + i, step);
+    }
+    store<f32>(w + i, load<f32>(w + i) - step);
+  }
+}

@@ -39,6 +39,7 @@ let w0 = 0;
 let c0 = process.cpuUsage();
 await model.fit(x, y, {
   epochs: 1 + repeats,
+  verbose: 0,
   batchSize,
   randomShift: PRESETS[preset].randomShift,
   shuffle: true,

@@ -1,9 +1,11 @@
 // The public API: a Keras-like deep-learning engine with hand-written backprop and WASM SIMD kernels.
 export { Tensor } from './tensor.ts';
 export { Sequential } from './model/sequential.ts';
-export type { SequentialOptions, CompileArgs, FitArgs, History, EpochLogs, BatchLogs, Labels } from './model/sequential.ts';
-export { CrossEntropy } from './losses.ts';
-export type { LossName, LossArgs } from './losses.ts';
+export type { SequentialOptions, CompileArgs, FitArgs, History, EpochLogs, BatchLogs, EvaluateResult, Labels } from './model/sequential.ts';
+export { Loss, SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError } from './losses.ts';
+export type { LossName, CrossentropyArgs } from './losses.ts';
+export { Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler } from './callbacks.ts';
+export type { CallbackHooks, CallbackParams, EarlyStoppingArgs, ModelCheckpointArgs, ReduceLROnPlateauArgs } from './callbacks.ts';
 export { loadModel } from './model/serialization.ts';
 export { loadMnist } from './data/mnist.ts';
 export type { MnistData, MnistSplit, LoadMnistOptions } from './data/mnist.ts';
@@ -16,6 +18,11 @@ export { Dropout } from './layers/dropout.ts';
 export { ReLU, Softmax } from './layers/activations.ts';
 export { SGD } from './optimizers/sgd.ts';
 export { Adam } from './optimizers/adam.ts';
+export { RMSprop } from './optimizers/rmsprop.ts';
 export { Optimizer } from './optimizers/optimizer.ts';
+export type { SGDArgs } from './optimizers/sgd.ts';
+export type { AdamArgs } from './optimizers/adam.ts';
+export type { RMSpropArgs } from './optimizers/rmsprop.ts';
+export type { OptimizerName } from './optimizers/index.ts';
 export { getBackend, setDefaultThreads, closeThreads } from './backend/index.ts';
 export type { Backend, BackendName } from './backend/index.ts';

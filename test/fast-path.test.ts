@@ -103,7 +103,7 @@ describe('the fast pass rewrites what it should', () => {
     expect(textbook.runLayers).toEqual(textbook.layers);
     // The public layers, shapes and parameters are the textbook ones either way.
     expect(fast.layers.map((l) => l.outputShape)).toEqual(textbook.layers.map((l) => l.outputShape));
-    expect(fast.countParams).toBe(34_826);
+    expect(fast.countParams()).toBe(34_826);
   });
 
   it('the saved files are the same either way: they describe the textbook layers', async () => {

@@ -1,7 +1,7 @@
 // Every layer's forward and backward pass against TensorFlow.js's values for the same inputs
 // (test/fixtures/layer-gradients.json), on both backends.
 import { describe, expect, it } from 'vitest';
-import { Dense, Conv2D, MaxPooling2D, ReLU, Softmax, CrossEntropy } from '../src/index.ts';
+import { Dense, Conv2D, MaxPooling2D, ReLU, Softmax, SparseCategoricalCrossentropy } from '../src/index.ts';
 import type { Layer } from '../src/layers/layer.ts';
 import { getBackend, type BackendName } from '../src/backend/index.ts';
 import { LayerRig, maxRelError, readFixture, type FixtureArray } from './layer-utils.ts';
@@ -79,7 +79,7 @@ describe.each(PATHS)('layers vs TensorFlow.js (%s backend, optimize: %s)', (back
       const labels = rig.arena.allocI32(rows);
       rig.arena.i32At(labels, rows).set(c.labels as number[]);
       const dProbs = rig.arena.allocF32(rows * cols);
-      const loss = new CrossEntropy('sparseCategoricalCrossentropy').compute(rig.model.backend, probs, labels, dProbs, 0, rows, cols, 1 / rows) / rows;
+      const loss = new SparseCategoricalCrossentropy().compute(rig.model.backend, probs, labels, dProbs, 0, rows, cols, 1 / rows) / rows;
       expect(loss).toBeCloseTo(c.loss as number, 5);
       expectClose(key, rig.backward(rig.read(dProbs, rows * cols)), c.dLogits as FixtureArray, 1e-5);
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, ProgressBar } from '../src/cli/progress.ts';
+import { formatDuration, ProgressBar } from '../src/progress.ts';
 
 describe('ProgressBar (cli/progress)', () => {
   function capture(isTTY: boolean) {

@@ -2,8 +2,9 @@
 // and bad input is refused with errors that say what is wrong.
 import { describe, expect, it, vi } from 'vitest';
 import { getBackend } from '../src/backend/index.ts';
-import { Sequential, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Softmax, ReLU, Adam, SGD, Tensor } from '../src/index.ts';
+import { Sequential, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Softmax, ReLU, Adam, SGD, Tensor, BinaryCrossentropy, CategoricalCrossentropy } from '../src/index.ts';
 import type { BackendName } from '../src/backend/index.ts';
+import { Layer, product, type Shape } from '../src/layers/layer.ts';
 import { Random } from '../src/random.ts';
 import { PRESETS } from '../src/cli/presets.ts';
 
@@ -64,7 +65,7 @@ describe('summary', () => {
   it('the mlp preset, the seed MLP 784-128-10, has 101,770 parameters', () => {
     const model = PRESETS.mlp.build(1);
     const text = model.summary(null);
-    expect(model.countParams).toBe(101_770);
+    expect(model.countParams()).toBe(101_770);
     expect(text).toContain('Total params: 101,770');
     expect(text).toMatch(/dense \(Dense\)\s+\(None, 128\)\s+100,480/);
     expect(text).toMatch(/flatten \(Flatten\)\s+\(None, 784\)\s+0/);
@@ -72,7 +73,7 @@ describe('summary', () => {
 
   it('the cnn preset, the Keras MNIST convnet, has 34,826 parameters', () => {
     const model = PRESETS.cnn.build(1);
-    expect(model.countParams).toBe(34_826);
+    expect(model.countParams()).toBe(34_826);
     const text = model.summary(null);
     expect(text).toMatch(/conv2d_1 \(Conv2D\)\s+\(None, 11, 11, 64\)\s+18,496/);
     expect(text).toMatch(/max_pooling2d_1 \(MaxPooling2D\)\s+\(None, 5, 5, 64\)\s+0/);
@@ -237,3 +238,224 @@ describe('refusals by name', () => {
     expect(() => model.predict(Tensor.from([0, 1, NaN, 2], [2, 2]))).toThrow(/predict: input value NaN at flat index 2 \(sample 1\)/);
   });
 });
+
+/**
+ * A sigmoid layer for these tests alone (the engine's own activations are another file's work):
+ * y = 1 / (1 + e^−x), dL/dx = dL/dy · y(1 − y), computed over the arena's views.
+ */
+class TestSigmoid extends Layer {
+  readonly className = 'Activation';
+  private y = 0;
+  private dx = 0;
+
+  protected computeOutputShape(inputShape: Shape): Shape {
+    return inputShape;
+  }
+
+  allocate(capacity: number, needInputGrad: boolean): void {
+    this.y = this.allocF32(capacity * product(this.inputShape), 'output');
+    this.dx = needInputGrad ? this.allocF32(capacity * product(this.inputShape), 'dL/dx') : -1;
+  }
+
+  forward(x: number, batch: number): number {
+    const n = batch * product(this.inputShape);
+    const [xs, ys] = [this.backend.arena.f32At(x, n), this.backend.arena.f32At(this.y, n)];
+    for (let i = 0; i < n; i++) ys[i] = 1 / (1 + Math.exp(-xs[i]));
+    return this.y;
+  }
+
+  backward(dy: number, batch: number, needInputGrad: boolean): number {
+    if (!needInputGrad) return -1;
+    const n = batch * product(this.inputShape);
+    const arena = this.backend.arena;
+    const [dys, ys, dxs] = [arena.f32At(dy, n), arena.f32At(this.y, n), arena.f32At(this.dx, n)];
+    for (let i = 0; i < n; i++) dxs[i] = dys[i] * ys[i] * (1 - ys[i]);
+    return this.dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { activation: 'sigmoid' };
+  }
+}
+
+/** Points in [−2, 2]²: label 1 inside the circle of radius 1.2 (about 28% of them), else 0. */
+function disc(n: number, seed: number): { x: Tensor; y: Float32Array } {
+  const rng = new Random(seed);
+  const x = new Float32Array(n * 2);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    x[2 * i] = 4 * rng.next() - 2;
+    x[2 * i + 1] = 4 * rng.next() - 2;
+    y[i] = Math.hypot(x[2 * i], x[2 * i + 1]) < 1.2 ? 1 : 0;
+  }
+  return { x: new Tensor(x, [n, 2]), y };
+}
+
+describe('losses and metrics in fit and evaluate', () => {
+  it.each([true, false])('a model ending in sigmoid learns binary labels to > 90%% with binaryCrossentropy (optimize: %s)', async (optimize) => {
+    const train = disc(600, 1);
+    const test = disc(300, 2);
+    const model = new Sequential([new Dense({ units: 16, activation: 'relu', inputShape: [2] }), new Dense({ units: 1 }), new TestSigmoid()], { seed: 3, optimize });
+    model.compile({ optimizer: new Adam({ learningRate: 0.03 }), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+    const history = await model.fit(train.x, train.y, { epochs: 40, batchSize: 32, verbose: 0 });
+    expect(history.history.loss[39]).toBeLessThan(history.history.loss[0] / 2);
+    const result = model.evaluate(test.x, new Tensor(test.y, [300, 1]));
+    expect(result.accuracy).toBeGreaterThan(0.9);
+    // Accuracy is binary accuracy, the output thresholded at 0.5, as Keras picks it for one sigmoid output.
+    const p = model.predict(test.x).data;
+    expect(result.accuracy).toBeCloseTo(p.filter((v, i) => (v > 0.5 ? 1 : 0) === test.y[i]).length / 300, 10);
+  });
+
+  it('binaryCrossentropy fromLogits trains a linear output; its accuracy thresholds the logit at 0', async () => {
+    const train = disc(600, 1);
+    const model = new Sequential([new Dense({ units: 16, activation: 'relu', inputShape: [2] }), new Dense({ units: 1 })], { seed: 3 });
+    model.compile({ optimizer: new Adam({ learningRate: 0.03 }), loss: new BinaryCrossentropy({ fromLogits: true }), metrics: ['accuracy', 'binaryAccuracy'] });
+    const history = await model.fit(train.x, train.y, { epochs: 40, batchSize: 32, verbose: 0 });
+    expect(history.history.accuracy[39]).toBeGreaterThan(0.9);
+    expect(history.history.binaryAccuracy).toEqual(history.history.accuracy);
+    const z = model.predict(train.x).data;
+    expect(model.evaluate(train.x, train.y).accuracy).toBeCloseTo(z.filter((v, i) => (v > 0 ? 1 : 0) === train.y[i]).length / 600, 10);
+  });
+
+  it('meanSquaredError fits a regression; the mse metric equals the loss', async () => {
+    const rng = new Random(4);
+    const n = 256;
+    const x = new Float32Array(n * 2).map(() => 2 * rng.next() - 1);
+    const y = new Float32Array(n * 2).map((_, i) => (i % 2 ? 0.5 * x[i - 1] - x[i] : 2 * x[i] + 1));
+    const model = new Sequential([new Dense({ units: 2, inputShape: [2] })], { seed: 5 });
+    model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'meanSquaredError', metrics: ['mse'] });
+    const history = await model.fit(new Tensor(x, [n, 2]), new Tensor(y, [n, 2]), { epochs: 30, batchSize: 16, verbose: 0, validationSplit: 0.25 });
+    expect(history.history.loss[29]).toBeLessThan(1e-3);
+    expect(history.history.mse).toEqual(history.history.loss);
+    expect(history.history.valMse).toEqual(history.history.valLoss);
+    const result = model.evaluate(new Tensor(x, [n, 2]), new Tensor(y, [n, 2]));
+    expect(result.mse).toBeCloseTo(result.loss, 12);
+    const [kernel, bias] = model.getWeights();
+    expectNear(Array.from(kernel.data), [2, 0.5, 0, -1], 0.02);
+    expectNear(Array.from(bias.data), [1, 0], 0.02);
+  });
+
+  it.each([true, false])('categoricalCrossentropy on one-hot rows trains as sparse labels do (optimize: %s)', async (optimize) => {
+    const data = blobs(300, 5);
+    const oneHot = new Float32Array(300 * 3);
+    data.y.forEach((c, i) => (oneHot[i * 3 + c] = 1));
+    const run = async (loss: 'sparseCategoricalCrossentropy' | 'categoricalCrossentropy', y: Int32Array | Tensor) => {
+      const model = new Sequential([new Dense({ units: 8, activation: 'relu', inputShape: [2] }), new Dense({ units: 3, activation: 'softmax' })], { seed: 2, optimize });
+      model.compile({ optimizer: new Adam({ learningRate: 0.02 }), loss });
+      return (await model.fit(data.x, y, { epochs: 5, batchSize: 30, verbose: 0 })).history;
+    };
+    const dense = await run('categoricalCrossentropy', new Tensor(oneHot, [300, 3]));
+    const sparse = await run('sparseCategoricalCrossentropy', data.y);
+    expect(dense.accuracy).toEqual(sparse.accuracy);
+    expectNear(dense.loss, sparse.loss, 1e-5);
+    expect(dense.accuracy[4]).toBeGreaterThan(0.9);
+  });
+
+  it('categoricalCrossentropy fromLogits takes soft targets; accuracy compares argmaxes', async () => {
+    const model = new Sequential([new Dense({ units: 3, inputShape: [2] })], { seed: 2 });
+    model.compile({ optimizer: 'adam', loss: new CategoricalCrossentropy({ fromLogits: true }) });
+    const x = Tensor.from([1, 0, 0, 1, -1, -1], [3, 2]);
+    const y = Tensor.from([0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8], [3, 3]);
+    const before = model.evaluate(x, y);
+    model.setWeights([Tensor.from([5, 0, 0, 0, 5, 0], [2, 3]), Tensor.zeros([3])]);
+    // Logits [5, 0, 0], [0, 5, 0], [−5, −5, 0]: each row's argmax is its target's.
+    const after = model.evaluate(x, y);
+    expect(after.accuracy).toBe(1);
+    expect(after.loss).toBeLessThan(before.loss);
+  });
+
+  it('sparse labels may come as a Tensor [N] or [N, 1]', async () => {
+    const model = mlp(1);
+    model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    const x = Tensor.from([0, 2, 2, -1, -2, -1], [3, 2]);
+    const a = model.evaluate(x, [0, 1, 2]);
+    expect(model.evaluate(x, Tensor.from([0, 1, 2], [3]))).toEqual(a);
+    expect(model.evaluate(x, Tensor.from([0, 1, 2], [3, 1]))).toEqual(a);
+  });
+
+  it('targets that do not suit the loss are refused, naming the loss, the shape or the value', async () => {
+    const x = Tensor.zeros([2, 2]);
+    const binary = new Sequential([new Dense({ units: 1, inputShape: [2] }), new TestSigmoid()], { seed: 1 });
+    binary.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+    await expect(binary.fit(x, Tensor.zeros([2, 3]), { verbose: 0 })).rejects.toThrow(/fit: binaryCrossentropy needs targets of the model's output shape \[N, 1\] \(or N values\), got a Tensor of shape \[2, 3\]/);
+    await expect(binary.fit(x, [0, 1.5], { verbose: 0 })).rejects.toThrow(/fit: target 1.5 at index 1 \(sample 1\) is outside \[0, 1\]; binaryCrossentropy takes 0\/1 labels or probabilities/);
+    await expect(binary.fit(x, [0, NaN], { verbose: 0 })).rejects.toThrow(/fit: target NaN at index 1 \(sample 1\) is not a finite number/);
+    expect(() => binary.evaluate(x, [0, 1, 1])).toThrow(/evaluate: 2 samples but 3 targets/);
+    expect(() => binary.evaluate(x, 'ab' as never)).toThrow(/evaluate: the labels must be an array, a typed array or a Tensor, got string/);
+
+    const categorical = mlp(1);
+    categorical.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    await expect(categorical.fit(x, [0, 2], { verbose: 0 })).rejects.toThrow(/fit: categoricalCrossentropy needs a Tensor of targets \[N, 3\], got an array of 2 numbers \(class indices need sparseCategoricalCrossentropy\)/);
+    await expect(categorical.fit(x, Tensor.from([1, 0, 0, 0.5, 0, 0], [2, 3]), { verbose: 0 })).rejects.toThrow(/fit: target row 1 sums to 0.5, not 1: \[0.5, 0, 0\]; categoricalCrossentropy takes one-hot rows or probabilities/);
+    await expect(categorical.fit(x, Tensor.from([1, 0, 0, 2, -1, 0], [2, 3]), { verbose: 0 })).rejects.toThrow(/fit: target 2 at index 3 \(sample 1\) is outside \[0, 1\]/);
+
+    const sparse = mlp(1);
+    sparse.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    expect(() => sparse.evaluate(x, Tensor.from([1, 0, 0, 0, 1, 0], [2, 3]))).toThrow(/evaluate: sparseCategoricalCrossentropy takes one class index per sample, got a Tensor of shape \[2, 3\] \(one-hot rows need categoricalCrossentropy\)/);
+
+    const mse = new Sequential([new Dense({ units: 2, inputShape: [2] })], { seed: 1 });
+    mse.compile({ optimizer: 'sgd', loss: 'mse' });
+    expect(() => mse.evaluate(x, [1, 2])).toThrow(/evaluate: meanSquaredError needs a Tensor of targets \[N, 2\], got an array of 2 numbers/);
+    expect(() => mse.evaluate(x, Tensor.from([1, 2, 3, Infinity], [2, 2]))).toThrow(/evaluate: target Infinity at index 3 \(sample 1\) is not a finite number/);
+  });
+
+  it('compile refuses a cross-entropy over classes on a multi-axis output, and metrics it does not have', () => {
+    const conv = new Sequential([new Conv2D({ filters: 2, kernelSize: 3, inputShape: [4, 4, 1] })], { seed: 1 });
+    expect(() => conv.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' })).toThrow(
+      /compile \(sequential, last layer conv2d\): categoricalCrossentropy needs one row of class scores per sample, but the model's output is \[2, 2, 2\]/,
+    );
+    conv.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+    const model = mlp(1);
+    expect(() => model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['auc'] })).toThrow(/compile: unsupported metric "auc" \(supported: accuracy, acc, binaryAccuracy, mse\)/);
+    expect(() => model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['mse'] })).toThrow(/compile: metric "mse" compares the output with a target per output value; sparseCategoricalCrossentropy takes class indices/);
+    expect(() => model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: 'accuracy' as never })).toThrow(/compile: metrics must be an array of names/);
+  });
+});
+
+describe('fit prints progress as Keras does', () => {
+  /** Runs `body` with stdout's writes captured (and stdout shown as a terminal or not). */
+  async function captureStdout(tty: boolean, body: () => Promise<unknown>): Promise<string> {
+    const chunks: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (chunks.push(String(chunk)), true));
+    const isTTY = process.stdout.isTTY;
+    process.stdout.isTTY = tty;
+    try {
+      await body();
+    } finally {
+      write.mockRestore();
+      process.stdout.isTTY = isTTY;
+    }
+    return chunks.join('');
+  }
+
+  const data = blobs(64, 9);
+  const fit = (args: object) => {
+    const model = mlp(1);
+    model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    return model.fit(data.x, data.y, { epochs: 2, batchSize: 16, validationSplit: 0.25, ...args });
+  };
+
+  it('verbose 1 (the default) draws a live bar on a terminal, one line per epoch elsewhere', async () => {
+    const live = await captureStdout(true, () => fit({}));
+    expect(live).toContain('\r');
+    expect(live).toMatch(/Epoch 1\/2 \[=+\] 3\/3 .*val_loss \d\.\d{4}/);
+    const plain = await captureStdout(false, () => fit({}));
+    expect(plain.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(plain).not.toContain('\r');
+    expect(plain).toMatch(/^Epoch 1\/2  3\/3  \d+\.\ds  loss \d\.\d{4}  acc \d\.\d{4}  val_loss \d\.\d{4}  val_acc \d\.\d{4}\n/);
+  });
+
+  it('verbose 2 prints one line per epoch even on a terminal; verbose 0 prints nothing', async () => {
+    const lines = await captureStdout(true, () => fit({ verbose: 2 }));
+    expect(lines).not.toContain('\r');
+    expect(lines.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(await captureStdout(true, () => fit({ verbose: 0 }))).toBe('');
+    await expect(fit({ verbose: 3 })).rejects.toThrow(/fit: verbose must be 0 \(silent\), 1 \(progress bar\) or 2 \(one line per epoch\), got 3/);
+  });
+});
+
+/** |a[i] − b[i]| ≤ tol for every i. */
+function expectNear(a: number[], b: number[], tol: number): void {
+  expect(a).toHaveLength(b.length);
+  a.forEach((v, i) => expect(Math.abs(v - b[i]), `[${i}]: ${v} vs ${b[i]}`).toBeLessThanOrEqual(tol));
+}

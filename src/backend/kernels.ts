@@ -173,6 +173,14 @@ export interface Kernels {
    */
   adamUpdate(w: number, g: number, m: number, v: number, n: number, lr: number, beta1: number,
     beta2: number, epsilon: number, c1: number, c2: number): void;
+  /**
+   * TF.js/Keras RMSprop: ms = ρ·ms + (1−ρ)·g²; d = ms − mg² with mg = ρ·mg + (1−ρ)·g if
+   * centered = 1, else d = ms; step = lr·g / sqrt(d + ε); w −= step, or with momentum ≠ 0
+   * mom = momentum·mom + step and w −= mom. mom (momentum 0) and mg (centered 0) are not touched.
+   * A subnormal ms, mg or mom is stored as 0, as in sgdUpdate.
+   */
+  rmspropUpdate(w: number, g: number, ms: number, mom: number, mg: number, n: number, lr: number, rho: number,
+    momentum: number, epsilon: number, centered: number): void;
 }
 
 /** The names of every kernel, for backends that bind them by name and for tests. */
@@ -182,5 +190,5 @@ export const KERNEL_NAMES = [
   'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'axpy', 'gatherRows',
   'im2col', 'col2im', 'sparseCol2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
-  'sgdUpdate', 'adamUpdate',
+  'sgdUpdate', 'adamUpdate', 'rmspropUpdate',
 ] as const satisfies readonly (keyof Kernels)[];

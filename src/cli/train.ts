@@ -7,7 +7,7 @@ import { Adam } from '../index.ts';
 import { loadMnist } from '../data/mnist.ts';
 import { writeFileAtomic } from '../atomic.ts';
 import { parseArgs, formatHelp, type FlagSpecs } from './args.ts';
-import { ProgressBar } from './progress.ts';
+import { ProgressBar } from '../progress.ts';
 import { PRESETS, type PresetName } from './presets.ts';
 import { evaluateOnTest, formatTestResult, machineInfo } from './evaluation.ts';
 import { claimOutDir } from './outdir.ts';
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     await model.fit(train.images, train.labels, {
       epochs,
       batchSize: flags.batchSize,
+      verbose: 0, // the CLI draws its own bar, which Ctrl-C also ends
       validationSplit: flags.validationSplit > 0 ? flags.validationSplit : undefined,
       shuffle: true,
       randomShift,
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     },
     trainImages: train.images.shape[0],
     testImages: test.images.shape[0],
-    params: model.countParams,
+    params: model.countParams(),
     machine: machineInfo(model),
     date: new Date().toISOString(),
   };

@@ -19,13 +19,23 @@ import { Random } from '../random.ts';
 import { Layer, product, type Param, type ParamSpec, type Shape } from '../layers/layer.ts';
 import { Dropout } from '../layers/dropout.ts';
 import { optimizeLayers } from '../fast/optimize.ts';
-import { CrossEntropy, type LossName } from '../losses.ts';
+import { getLoss, type Loss, type LossName } from '../losses.ts';
+import { getOptimizer, type OptimizerName } from '../optimizers/index.ts';
 import type { Optimizer } from '../optimizers/optimizer.ts';
+import { Callback, HOOK_NAMES, type CallbackHooks, type CallbackParams } from '../callbacks.ts';
+import { ProgressBar, type ProgressStream } from '../progress.ts';
+import { checkMetrics, epochLogKeys, scoreBatch, type MetricName } from './metrics-fit.ts';
 import { checkOptions } from '../options.ts';
 import { formatSummary } from './summary.ts';
 import { saveModel } from './save.ts';
 
-export type Labels = Uint8Array | Int32Array | readonly number[] | Tensor;
+/**
+ * What fit, evaluate and trainOnBatch take as y, as the loss needs: class indices (an array, or a
+ * Tensor [N]) for sparseCategoricalCrossentropy; otherwise a Tensor of targets shaped like the
+ * output, [N, ...outputShape] (one-hot rows, 0/1 labels or probabilities, real values), or N
+ * values when the model has a single output.
+ */
+export type Labels = Uint8Array | Int32Array | Float32Array | readonly number[] | Tensor;
 
 export interface SequentialOptions {
   /** Seeds the initial weights, the shuffling and dropout: same seed, same result. */
@@ -39,17 +49,26 @@ export interface SequentialOptions {
 }
 
 export interface CompileArgs {
-  optimizer: Optimizer;
-  /** A loss name, or a loss object such as `new CrossEntropy('sparseCategoricalCrossentropy', { fromLogits: true })`. */
-  loss: LossName | CrossEntropy;
+  /** An optimizer object, or a name with Keras's defaults: 'adam' (lr 0.001), 'sgd' (0.01), 'rmsprop' (0.001). */
+  optimizer: Optimizer | OptimizerName;
+  /** A loss name, or a loss object such as `new SparseCategoricalCrossentropy({ fromLogits: true })`. */
+  loss: LossName | 'mse' | Loss;
+  /**
+   * 'accuracy' (or 'acc'), 'binaryAccuracy', 'mse'. Loss and accuracy are always reported; the
+   * others join the logs (and their `val` twins) when asked for.
+   */
   metrics?: string[];
 }
 
 export interface EpochLogs {
   loss: number;
   accuracy: number;
+  binaryAccuracy?: number;
+  mse?: number;
   valLoss?: number;
   valAccuracy?: number;
+  valBinaryAccuracy?: number;
+  valMse?: number;
   /** Wall-clock seconds the epoch took (training and validation). */
   seconds: number;
 }
@@ -59,6 +78,13 @@ export interface BatchLogs {
   accuracy: number;
   /** Samples in this batch. */
   size: number;
+}
+
+export interface EvaluateResult {
+  loss: number;
+  accuracy: number;
+  binaryAccuracy?: number;
+  mse?: number;
 }
 
 export interface FitArgs {
@@ -74,15 +100,33 @@ export interface FitArgs {
    * (as Keras's RandomTranslation layer does, but outside the model). Default 0: off.
    */
   randomShift?: number;
-  /** 0: silent; 1: one line per epoch on stdout. */
-  verbose?: 0 | 1;
+  /** As Keras: 1 (default) a progress bar on stdout (one line per epoch when it is not a terminal); 2 one line per epoch; 0 silent. */
+  verbose?: 0 | 1 | 2;
+  /** EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, or objects with hooks (see callbacks.ts). */
+  callbacks?: (Callback | CallbackHooks)[] | CallbackHooks;
   onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
   onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
 }
 
 export interface History {
   epoch: number[];
-  history: { loss: number[]; accuracy: number[]; valLoss: number[]; valAccuracy: number[]; seconds: number[] };
+  history: {
+    loss: number[];
+    accuracy: number[];
+    valLoss: number[];
+    valAccuracy: number[];
+    seconds: number[];
+    binaryAccuracy?: number[];
+    mse?: number[];
+    valBinaryAccuracy?: number[];
+    valMse?: number[];
+  };
+}
+
+/** Targets checked against the model and its loss: `width` values per sample (1 for class indices). */
+interface Targets {
+  data: Int32Array | Float32Array;
+  width: number;
 }
 
 /** How often fit lets the event loop run (signal handlers, timers) between batches. */
@@ -92,12 +136,12 @@ const YIELD_EVERY_MS = 25;
 interface Plan {
   capacity: number;
   input: number;
-  labels: number; // i32
+  /** The batch's targets: class indices (i32) or output-shaped values (f32), room for either. */
+  targets: number;
   /** dL/dŷ, where backpropagation starts. */
   dPred: number;
   /** softmax of the outputs, for a loss from logits. */
   probs: number;
-  predicted: number; // i32
   /** Per layer, whether its backward must return dL/dx (see needsInputGrad), as its buffers were planned. */
   needInputGrad: boolean[];
 }
@@ -110,7 +154,9 @@ export class Sequential {
   /** Set to true (from a callback or a signal handler) to end `fit` after the current batch. */
   stopTraining = false;
   optimizer: Optimizer | null = null;
-  loss: CrossEntropy | null = null;
+  loss: Loss | null = null;
+  /** The metric names given to compile, as given. */
+  metrics: string[] = [];
   /** Whether the fast pass rewrites the layers (see src/fast/optimize.ts). */
   readonly optimize: boolean;
 
@@ -126,6 +172,8 @@ export class Sequential {
   private blocks: number[] = [];
   private optimizerBlocks: number[] = [];
   private planBlocks: number[] = [];
+  /** The metrics reported beyond loss and accuracy (always reported), from compile's names. */
+  private extraMetrics: MetricName[] = [];
   private fitting = false;
   private disposed = false;
 
@@ -199,83 +247,94 @@ export class Sequential {
   compile(args: CompileArgs): void {
     this.ensureBuilt();
     checkOptions('compile', args, ['optimizer', 'loss', 'metrics']);
-    const loss = args.loss instanceof CrossEntropy ? args.loss : lossByName(args.loss);
-    for (const metric of args.metrics ?? []) {
-      if (metric !== 'accuracy' && metric !== 'acc') throw new Error(`compile: unsupported metric "${metric}" (supported: accuracy)`);
-    }
-    this.optimizer = args.optimizer;
+    const optimizer = getOptimizer('compile', args.optimizer);
+    const loss = getLoss('compile', args.loss);
+    loss.checkOutputShape(`compile (${this.name}, last layer ${this.layers[this.layers.length - 1].name})`, this.outputShape);
+    const extraMetrics = checkMetrics('compile', args.metrics, loss);
+    this.optimizer = optimizer;
     this.loss = loss;
+    this.metrics = [...(args.metrics ?? [])];
+    this.extraMetrics = extraMetrics;
     const arena = this.backend.arena;
     for (const block of this.optimizerBlocks) arena.free(block);
     this.optimizerBlocks = arena.collect(() =>
-      args.optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.paramSize }),
+      optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.paramSize }),
     ).blocks;
   }
 
-  /** Trains on `x` for a number of epochs; returns the per-epoch losses and accuracies. */
+  /** Trains on `x` for a number of epochs; returns the per-epoch losses and metrics. */
   async fit(x: Tensor, y: Labels, args: FitArgs = {}): Promise<History> {
     const { optimizer } = this.ensureCompiled('fit');
-    checkOptions('fit', args, ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'randomShift', 'verbose', 'onEpochEnd', 'onBatchEnd']);
+    checkOptions('fit', args, ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'randomShift', 'verbose', 'callbacks', 'onEpochEnd', 'onBatchEnd']);
     const epochs = positiveInt('fit: epochs', args.epochs ?? 1);
     const batchSize = positiveInt('fit: batchSize', args.batchSize ?? 32);
+    const verbose = args.verbose ?? 1;
+    if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new Error(`fit: verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch), got ${JSON.stringify(verbose)}`);
     const randomShift = args.randomShift ?? 0;
     if (!Number.isInteger(randomShift) || randomShift < 0) throw new Error(`fit: randomShift must be a whole number of pixels >= 0, got ${randomShift}`);
     if (randomShift > 0 && this.inputShape.length !== 3) {
       throw new Error(`fit: randomShift needs image inputs [height, width, channels], the model takes [${this.inputShape.join(', ')}]`);
     }
-    const labels = this.checkData('fit', x, y);
-    let train = { x, labels };
-    let validation: { x: Tensor; labels: Int32Array } | null = null;
+    const targets = this.checkData('fit', x, y);
+    let train = { x, targets };
+    let validation: { x: Tensor; targets: Targets } | null = null;
     if (args.validationData) {
       const [vx, vy] = args.validationData;
-      validation = { x: vx, labels: this.checkData('fit: validationData', vx, vy) };
+      validation = { x: vx, targets: this.checkData('fit: validationData', vx, vy) };
     } else if (args.validationSplit) {
       const split = args.validationSplit;
       if (!(split > 0 && split < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${split}`);
       const n = x.shape[0];
       const nTrain = n - Math.floor(n * split);
       if (nTrain === 0 || nTrain === n) throw new Error(`fit: validationSplit ${split} of ${n} samples leaves an empty set`);
-      train = { x: x.slice(0, nTrain), labels: labels.subarray(0, nTrain) };
-      validation = { x: x.slice(nTrain, n), labels: labels.subarray(nTrain) };
+      train = { x: x.slice(0, nTrain), targets: sliceTargets(targets, 0, nTrain) };
+      validation = { x: x.slice(nTrain, n), targets: sliceTargets(targets, nTrain, n) };
     }
-
+    const n = train.x.shape[0];
+    const steps = Math.ceil(n / batchSize);
     if (this.fitting) throw new Error(`fit: ${this.name} is already training (one fit at a time per model)`);
+    const callbacks = this.startCallbacks(args, { epochs, steps, metrics: epochLogKeys(this.extraMetrics, validation !== null) });
+
     this.ensurePlan(batchSize);
     const arena = this.backend.arena;
     const rowLen = product(this.inputShape);
-    const n = train.x.shape[0];
-    // The training set and its labels go into WASM memory once; each batch is then gathered there
+    const width = train.targets.width;
+    // The training set and its targets go into WASM memory once; each batch is then gathered there
     // by a kernel. These blocks are fit's own, freed when it ends.
     const { result: buffers, blocks } = arena.collect(() =>
       withHint(`the training set (${n} samples of ${rowLen} values) does not fit beside the model: train on fewer samples`, () => ({
         data: arena.allocF32(n * rowLen, 'the training set'),
-        labelData: arena.allocI32(n, 'the training labels'),
+        targetData: arena.allocI32(n * width, 'the training targets'),
         indices: arena.allocI32(batchSize, 'batch indices'),
         // With augmentation the batch is gathered into `unshifted`, then shifted into the input.
         unshifted: randomShift > 0 ? arena.allocF32(batchSize * rowLen, 'unshifted batch') : -1,
         shifts: randomShift > 0 ? arena.allocI32(2 * batchSize, 'shifts') : -1,
       })),
     );
+    const progress = verbose === 0 ? null : new ProgressBar({ epochs, stepsPerEpoch: steps, stream: progressStream(), tty: verbose === 2 ? false : undefined });
     this.fitting = true;
     try {
-      const { data, labelData, indices, unshifted, shifts } = buffers;
+      const { data, targetData, indices, unshifted, shifts } = buffers;
       arena.f32.set(train.x.data, data >> 2);
-      arena.i32.set(train.labels, labelData >> 2);
+      copyTargets(arena, train.targets.data, targetData);
       const order = new Int32Array(n).map((_, i) => i);
       const shuffleRng = this.rng.fork();
       const shiftRng = this.rng.fork();
       const history: History = { epoch: [], history: { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [] } };
-      const steps = Math.ceil(n / batchSize);
       let lastYield = performance.now();
       this.stopTraining = false;
+      for (const c of callbacks) await c.onTrainBegin?.();
 
       for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
         const started = performance.now();
+        for (const c of callbacks) await c.onEpochBegin?.(epoch);
+        progress?.onEpochBegin(epoch);
         if (args.shuffle ?? true) shuffleRng.shuffle(order);
         let lossSum = 0;
-        let correct = 0;
+        const sums = new Map<MetricName, number>();
         let seen = 0;
         for (let step = 0; step < steps && !this.stopTraining; step++) {
+          for (const c of callbacks) await c.onBatchBegin?.(step);
           const start = step * batchSize;
           const batch = Math.min(batchSize, n - start);
           const batchOrder = order.subarray(start, start + batch);
@@ -289,12 +348,14 @@ export class Sequential {
             const [h, w, c] = this.inputShape;
             this.backend.kernels.translateImages(unshifted, plan.input, shifts, batch, h, w, c);
           }
-          this.backend.kernels.gatherRows(labelData, indices, plan.labels, batch, 1); // copies the i32 bits as they are
+          this.backend.kernels.gatherRows(targetData, indices, plan.targets, batch, width); // copies the 32-bit words as they are
           const result = this.trainStep(plan, batch, optimizer, epoch, step);
           lossSum += result.loss * batch;
-          correct += result.correct;
+          for (const [metric, score] of result.scores) sums.set(metric, (sums.get(metric) ?? 0) + score);
           seen += batch;
-          await args.onBatchEnd?.(step, { loss: result.loss, accuracy: result.correct / batch, size: batch });
+          const batchLogs: BatchLogs = { loss: result.loss, accuracy: result.scores.get('accuracy')! / batch, size: batch };
+          progress?.onBatchEnd(epoch, step, batchLogs);
+          for (const c of callbacks) await c.onBatchEnd?.(step, batchLogs);
           // Let signal handlers and timers run now and then, so Ctrl-C can set stopTraining between
           // batches (every batch would cost the MLP ~10% of its step).
           if (performance.now() - lastYield > YIELD_EVERY_MS) {
@@ -303,59 +364,68 @@ export class Sequential {
           }
         }
         if (seen === 0) break;
-        const logs: EpochLogs = { loss: lossSum / seen, accuracy: correct / seen, seconds: 0 };
+        const logs: EpochLogs = { loss: lossSum / seen, accuracy: sums.get('accuracy')! / seen, seconds: 0 };
+        for (const metric of this.extraMetrics) logs[metric] = sums.get(metric)! / seen;
         if (validation) {
-          const v = this.evaluate(validation.x, validation.labels, { batchSize });
+          const v = this.evaluateTargets(validation.x, validation.targets, batchSize);
           logs.valLoss = v.loss;
           logs.valAccuracy = v.accuracy;
+          for (const metric of this.extraMetrics) logs[valKey(metric)] = v[metric];
         }
         logs.seconds = (performance.now() - started) / 1000;
         history.epoch.push(epoch);
-        history.history.loss.push(logs.loss);
-        history.history.accuracy.push(logs.accuracy);
-        if (logs.valLoss !== undefined) history.history.valLoss.push(logs.valLoss);
-        if (logs.valAccuracy !== undefined) history.history.valAccuracy.push(logs.valAccuracy);
-        history.history.seconds.push(logs.seconds);
-        if (args.verbose) console.log(formatEpochLine(epoch, epochs, logs));
-        await args.onEpochEnd?.(epoch, logs);
+        for (const [key, value] of Object.entries(logs) as [keyof EpochLogs, number][]) (history.history[key] ??= []).push(value);
+        progress?.onEpochEnd(epoch, logs);
+        for (const c of callbacks) await c.onEpochEnd?.(epoch, logs);
       }
+      for (const c of callbacks) await c.onTrainEnd?.();
       return history;
     } finally {
+      progress?.end();
       this.fitting = false;
       for (const block of blocks) arena.free(block);
     }
   }
 
-  /** One step of gradient descent on a single batch; returns its loss and accuracy. */
-  trainOnBatch(x: Tensor, y: Labels): { loss: number; accuracy: number } {
+  /** One step of gradient descent on a single batch; returns its loss and metrics. */
+  trainOnBatch(x: Tensor, y: Labels): EvaluateResult {
     const { optimizer } = this.ensureCompiled('trainOnBatch');
-    const labels = this.checkData('trainOnBatch', x, y);
+    const targets = this.checkData('trainOnBatch', x, y);
     const batch = x.shape[0];
     const plan = this.ensurePlan(batch);
     this.backend.arena.f32.set(x.data, plan.input >> 2);
-    this.backend.arena.i32.set(labels, plan.labels >> 2);
+    copyTargets(this.backend.arena, targets.data, plan.targets);
     const result = this.trainStep(plan, batch, optimizer, 0, 0);
-    return { loss: result.loss, accuracy: result.correct / batch };
+    const out: EvaluateResult = { loss: result.loss, accuracy: 0 };
+    for (const [metric, score] of result.scores) out[metric] = score / batch;
+    return out;
   }
 
-  /** Mean loss and accuracy over a dataset, in inference mode (dropout off). */
-  evaluate(x: Tensor, y: Labels, args: { batchSize?: number } = {}): { loss: number; accuracy: number } {
-    const { loss } = this.ensureCompiled('evaluate');
+  /** Mean loss and metrics over a dataset, in inference mode (dropout off). */
+  evaluate(x: Tensor, y: Labels, args: { batchSize?: number } = {}): EvaluateResult {
+    this.ensureCompiled('evaluate');
     checkOptions('evaluate', args, ['batchSize']);
-    const labels = this.checkData('evaluate', x, y);
-    const plan = this.ensurePlan(args.batchSize ?? 128);
+    const targets = this.checkData('evaluate', x, y);
+    return this.evaluateTargets(x, targets, positiveInt('evaluate: batchSize', args.batchSize ?? 128));
+  }
+
+  private evaluateTargets(x: Tensor, targets: Targets, batchSize: number): EvaluateResult {
+    const loss = this.loss!;
+    const plan = this.ensurePlan(batchSize);
     const arena = this.backend.arena;
-    const classes = product(this.outputShape);
+    const cols = product(this.outputShape);
     let lossSum = 0;
-    let correct = 0;
+    const sums = new Map<MetricName, number>();
     this.forEachBatch(x, plan, (start, batch) => {
       const output = this.forward(plan.input, batch, false);
-      arena.i32.set(labels.subarray(start, start + batch), plan.labels >> 2);
-      lossSum += loss.compute(this.backend, output, plan.labels, plan.dPred, plan.probs, batch, classes, 0);
-      correct += this.countCorrect(plan, output, batch);
+      copyTargets(arena, targets.data.subarray(start * targets.width, (start + batch) * targets.width), plan.targets);
+      lossSum += loss.compute(this.backend, output, plan.targets, plan.dPred, plan.probs, batch, cols, 0);
+      for (const [metric, score] of this.score(plan, output, batch)) sums.set(metric, (sums.get(metric) ?? 0) + score);
     });
     const n = x.shape[0];
-    return { loss: lossSum / n, accuracy: correct / n };
+    const out: EvaluateResult = { loss: lossSum / n, accuracy: 0 };
+    for (const [metric, score] of sums) out[metric] = score / n;
+    return out;
   }
 
   /** The model's outputs (class probabilities for a classifier) for every sample of x. */
@@ -381,7 +451,8 @@ export class Sequential {
     return text;
   }
 
-  get countParams(): number {
+  /** The number of weights (as Keras's model.countParams()). */
+  countParams(): number {
     return this.ensureBuilt().layers.reduce((n, l) => n + l.paramCount, 0);
   }
 
@@ -422,10 +493,10 @@ export class Sequential {
 
   // ---- the training step ----
 
-  private trainStep(plan: Plan, batch: number, optimizer: Optimizer, epoch: number, step: number): { loss: number; correct: number } {
+  private trainStep(plan: Plan, batch: number, optimizer: Optimizer, epoch: number, step: number): { loss: number; scores: Map<MetricName, number> } {
     const layers = this.steps;
     const output = this.forward(plan.input, batch, true);
-    const lossSum = this.loss!.compute(this.backend, output, plan.labels, plan.dPred, plan.probs, batch, product(this.outputShape), 1 / batch);
+    const lossSum = this.loss!.compute(this.backend, output, plan.targets, plan.dPred, plan.probs, batch, product(this.outputShape), 1 / batch);
     const loss = lossSum / batch;
     if (!Number.isFinite(loss)) {
       throw new Error(
@@ -433,6 +504,7 @@ export class Sequential {
           `this batch's update (try a lower learning rate, or check the inputs for NaN)`,
       );
     }
+    const scores = this.score(plan, output, batch);
     const needInputGrad = plan.needInputGrad;
     let dy = plan.dPred;
     for (let i = layers.length - 1; i >= 0; i--) {
@@ -440,7 +512,44 @@ export class Sequential {
       if (!needInputGrad[i]) break;
     }
     optimizer.step();
-    return { loss, correct: this.countCorrect(plan, output, batch) };
+    return { loss, scores };
+  }
+
+  /** Σ over the batch of each sample's accuracy and of the other metrics compile asked for. */
+  private score(plan: Plan, output: number, batch: number): Map<MetricName, number> {
+    const loss = this.loss!;
+    const cols = product(this.outputShape);
+    const arena = this.backend.arena;
+    const pred = arena.f32At(output, batch * cols);
+    const y = loss.targets === 'classes' ? arena.i32At(plan.targets, batch) : arena.f32At(plan.targets, batch * cols);
+    const scores = new Map<MetricName, number>();
+    for (const metric of ['accuracy', ...this.extraMetrics] as const) scores.set(metric, scoreBatch(metric, loss, pred, y, batch, cols));
+    return scores;
+  }
+
+  /** Checks fit's callbacks and hands them the model and fit's settings; returns every hook holder in call order. */
+  private startCallbacks(args: FitArgs, params: CallbackParams): CallbackHooks[] {
+    const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks];
+    given.forEach((c, i) => {
+      if (c instanceof Callback) return;
+      const what = `fit: callbacks[${i}]`;
+      if (c === null || typeof c !== 'object') {
+        throw new Error(`${what} must be a callback (new EarlyStopping(...)) or an object of hooks such as { onEpochEnd }, got ${c === null ? 'null' : typeof c}`);
+      }
+      // A plain object holds hooks only, so a misspelt one is caught; an instance of a class of one's own may hold state too.
+      if (Object.getPrototypeOf(c) === Object.prototype) checkOptions(what, c, HOOK_NAMES);
+      else if (!HOOK_NAMES.some((hook) => hook in c)) throw new Error(`${what} has none of the hooks ${HOOK_NAMES.join(', ')}`);
+      for (const hook of HOOK_NAMES) {
+        if (c[hook] !== undefined && typeof c[hook] !== 'function') throw new Error(`${what}.${hook} must be a function, got ${typeof c[hook]}`);
+      }
+    });
+    for (const c of given) {
+      if (!(c instanceof Callback)) continue;
+      c.setModel(this);
+      c.setParams(params);
+    }
+    const legacy: CallbackHooks = { onEpochEnd: args.onEpochEnd, onBatchEnd: args.onBatchEnd };
+    return [legacy, ...given];
   }
 
   /**
@@ -460,16 +569,6 @@ export class Sequential {
   private forward(x: number, batch: number, training: boolean): number {
     for (const layer of this.steps) x = layer.forward(x, batch, training);
     return x;
-  }
-
-  private countCorrect(plan: Plan, output: number, batch: number): number {
-    this.backend.kernels.argmaxRows(output, plan.predicted, batch, product(this.outputShape));
-    const arena = this.backend.arena;
-    const predicted = arena.i32At(plan.predicted, batch);
-    const labels = arena.i32At(plan.labels, batch);
-    let correct = 0;
-    for (let i = 0; i < batch; i++) if (predicted[i] === labels[i]) correct++;
-    return correct;
   }
 
   /** Copies x into the plan's input buffer a batch at a time and calls `body(start, batch)`. */
@@ -515,10 +614,9 @@ export class Sequential {
           const plan: Plan = {
             capacity,
             input: arena.allocF32(capacity * product(this.inputShape), 'the input batch'),
-            labels: arena.allocI32(capacity, 'the batch labels'),
+            targets: arena.allocI32(capacity * classes, 'the batch targets'),
             dPred: arena.allocF32(capacity * classes, 'dL/doutput'),
             probs: arena.allocF32(capacity * classes, 'probabilities'),
-            predicted: arena.allocI32(capacity, 'predicted classes'),
             needInputGrad: this.needsInputGrad(),
           };
           this.steps.forEach((layer, i) => layer.allocate(capacity, plan.needInputGrad[i]));
@@ -555,7 +653,7 @@ export class Sequential {
     return this.build();
   }
 
-  private ensureCompiled(what: string): { optimizer: Optimizer; loss: CrossEntropy } {
+  private ensureCompiled(what: string): { optimizer: Optimizer; loss: Loss } {
     if (!this.optimizer || !this.loss) throw new Error(`${what}: call model.compile({ optimizer, loss }) first`);
     return { optimizer: this.optimizer, loss: this.loss };
   }
@@ -575,62 +673,109 @@ export class Sequential {
     if (got[0] === 0) throw new Error(`${what}: the input has no samples`);
   }
 
-  /** Checks x and y against the model and each other; returns the labels as class indices. */
-  private checkData(what: string, x: Tensor, y: Labels): Int32Array {
+  /** Checks x and y against the model, its loss and each other; returns the targets as the loss takes them. */
+  private checkData(what: string, x: Tensor, y: Labels): Targets {
     this.checkInput(what, x);
-    const classes = product(this.outputShape);
-    const labels = this.loss?.name === 'categoricalCrossentropy' ? oneHotToLabels(what, y, classes) : sparseLabels(what, y, classes);
-    if (labels.length !== x.shape[0]) {
-      throw new Error(`${what}: ${x.shape[0]} samples but ${labels.length} labels`);
+    const loss = this.loss!;
+    const targets = loss.targets === 'classes' ? classTargets(what, y, product(this.outputShape)) : valueTargets(what, y, this.outputShape, loss);
+    const count = targets.data.length / targets.width;
+    if (count !== x.shape[0]) {
+      throw new Error(`${what}: ${x.shape[0]} samples but ${count} ${loss.targets === 'classes' ? 'labels' : 'targets'}`);
     }
-    for (let i = 0; i < labels.length; i++) {
-      const label = labels[i];
-      if (!(label >= 0 && label < classes)) {
-        throw new Error(`${what}: label ${label} at index ${i} is out of range 0-${classes - 1}`);
-      }
-    }
-    return labels;
+    return targets;
   }
 }
 
-function sparseLabels(what: string, y: Labels, classes: number): Int32Array {
+/** Class indices, from an array or a Tensor [N] (or [N, 1], as Keras takes them). */
+function classTargets(what: string, y: Labels, classes: number): Targets {
+  let values: ArrayLike<number>;
   if (y instanceof Tensor) {
-    if (y.shape.length !== 1) throw new Error(`${what}: sparse labels must be one class index per sample, got shape [${y.shape.join(', ')}]`);
-    y = Array.from(y.data);
+    if (y.shape.length !== 1 && !(y.shape.length === 2 && y.shape[1] === 1)) {
+      const oneHot = y.shape.length === 2 && y.shape[1] === classes ? ' (one-hot rows need categoricalCrossentropy)' : '';
+      throw new Error(`${what}: sparseCategoricalCrossentropy takes one class index per sample, got a Tensor of shape [${y.shape.join(', ')}]${oneHot}`);
+    }
+    values = y.data;
+  } else {
+    values = arrayLabels(what, y);
   }
-  const values = y as ArrayLike<number>;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isInteger(v)) throw new Error(`${what}: label ${v} at index ${i} is not a class index`);
     // Checked here, before Int32Array would wrap 2**32 + 1 to 1.
     if (v < 0 || v >= classes) throw new Error(`${what}: label ${v} at index ${i} is out of range 0-${classes - 1}`);
   }
-  return Int32Array.from(values);
+  return { data: Int32Array.from(values), width: 1 };
 }
 
-/** Categorical cross-entropy takes one-hot rows; the fused kernel wants the hot index. */
-function oneHotToLabels(what: string, y: Labels, classes: number): Int32Array {
-  if (!(y instanceof Tensor) || y.shape.length !== 2 || y.shape[1] !== classes) {
-    throw new Error(`${what}: categoricalCrossentropy needs one-hot labels as a Tensor [N, ${classes}]`);
-  }
-  const n = y.shape[0];
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const row = y.data.subarray(i * classes, (i + 1) * classes);
-    const hot = row.indexOf(1);
-    if (hot < 0 || row.some((v, j) => v !== (j === hot ? 1 : 0))) {
-      throw new Error(`${what}: label row ${i} is not one-hot: [${Array.from(row).join(', ')}]`);
+/**
+ * Targets shaped like the output: a Tensor [N, ...outputShape], or for a single output also a
+ * Tensor [N] or N numbers. Every value must be finite; the cross-entropies also want them in
+ * [0, 1], and categorical rows that sum to 1.
+ */
+function valueTargets(what: string, y: Labels, outputShape: Shape, loss: Loss): Targets {
+  const width = product(outputShape);
+  const expected = `[N, ${outputShape.join(', ')}]${width === 1 ? ' (or N values)' : ''}`;
+  let data: Float32Array;
+  if (y instanceof Tensor) {
+    const shape = y.shape;
+    const matches = shape.length === outputShape.length + 1 && outputShape.every((d, i) => d === shape[i + 1]);
+    if (!matches && !(width === 1 && shape.length === 1)) {
+      const sparse = shape.length === 1 && loss.name === 'categoricalCrossentropy' ? ' (class indices need sparseCategoricalCrossentropy)' : '';
+      throw new Error(`${what}: ${loss.name} needs targets of the model's output shape ${expected}, got a Tensor of shape [${shape.join(', ')}]${sparse}`);
     }
-    labels[i] = hot;
+    data = y.data;
+  } else {
+    const values = arrayLabels(what, y);
+    if (width !== 1) {
+      const sparse = loss.name === 'categoricalCrossentropy' ? ' (class indices need sparseCategoricalCrossentropy)' : '';
+      throw new Error(`${what}: ${loss.name} needs a Tensor of targets ${expected}, got an array of ${values.length} numbers${sparse}`);
+    }
+    data = Float32Array.from(values);
   }
-  return labels;
+  const bounded = loss.name === 'binaryCrossentropy' || loss.name === 'categoricalCrossentropy';
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    const where = `at index ${i} (sample ${Math.floor(i / width)})`;
+    if (!Number.isFinite(v)) throw new Error(`${what}: target ${v} ${where} is not a finite number`);
+    if (bounded && !(v >= 0 && v <= 1)) {
+      throw new Error(`${what}: target ${v} ${where} is outside [0, 1]; ${loss.name} takes ${loss.name === 'binaryCrossentropy' ? '0/1 labels or probabilities' : 'one-hot rows or probabilities'}`);
+    }
+  }
+  if (loss.name === 'categoricalCrossentropy') {
+    for (let b = 0; b < data.length / width; b++) {
+      let sum = 0;
+      for (let c = 0; c < width; c++) sum += data[b * width + c];
+      if (Math.abs(sum - 1) > 1e-3) {
+        throw new Error(`${what}: target row ${b} sums to ${sum}, not 1: [${Array.from(data.subarray(b * width, (b + 1) * width)).join(', ')}]; categoricalCrossentropy takes one-hot rows or probabilities`);
+      }
+    }
+  }
+  return { data, width };
 }
 
-function lossByName(name: string): CrossEntropy {
-  if (name !== 'sparseCategoricalCrossentropy' && name !== 'categoricalCrossentropy') {
-    throw new Error(`compile: unsupported loss "${name}" (supported: sparseCategoricalCrossentropy, categoricalCrossentropy)`);
-  }
-  return new CrossEntropy(name);
+function arrayLabels(what: string, y: Labels): ArrayLike<number> {
+  if (Array.isArray(y) || ArrayBuffer.isView(y)) return y as ArrayLike<number>;
+  throw new Error(`${what}: the labels must be an array, a typed array or a Tensor, got ${y === null ? 'null' : typeof y}`);
+}
+
+function sliceTargets(targets: Targets, start: number, end: number): Targets {
+  return { data: targets.data.subarray(start * targets.width, end * targets.width), width: targets.width };
+}
+
+/** Writes targets into the engine's memory at `ptr`, as i32 class indices or f32 values. */
+function copyTargets(arena: Backend['arena'], data: Int32Array | Float32Array, ptr: number): void {
+  (data instanceof Int32Array ? arena.i32 : arena.f32).set(data, ptr >> 2);
+}
+
+/** The log key of a metric on the validation data: mse → valMse. */
+function valKey(metric: MetricName): 'valBinaryAccuracy' | 'valMse' | 'valAccuracy' {
+  return `val${metric[0].toUpperCase()}${metric.slice(1)}` as 'valBinaryAccuracy' | 'valMse' | 'valAccuracy';
+}
+
+/** Where fit's progress goes: stdout, or the console where there is no process (a browser). */
+function progressStream(): ProgressStream {
+  if (typeof process !== 'undefined' && process.stdout) return process.stdout;
+  return { write: (chunk: string) => console.log(chunk.replace(/\n$/, '')) };
 }
 
 /** Runs `body`; an out-of-memory error from it gets `hint` (what was being allocated, and what to do). */
@@ -669,11 +814,4 @@ function uniqueName(base: string, counts: Map<string, number>, used: Set<string>
       return name;
     }
   }
-}
-
-export function formatEpochLine(epoch: number, epochs: number, logs: EpochLogs): string {
-  const parts = [`Epoch ${epoch + 1}/${epochs}`, `${logs.seconds.toFixed(1)}s`, `loss ${logs.loss.toFixed(4)}`, `accuracy ${logs.accuracy.toFixed(4)}`];
-  if (logs.valLoss !== undefined) parts.push(`val_loss ${logs.valLoss.toFixed(4)}`);
-  if (logs.valAccuracy !== undefined) parts.push(`val_accuracy ${logs.valAccuracy.toFixed(4)}`);
-  return parts.join(' - ');
 }

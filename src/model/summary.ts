@@ -6,7 +6,7 @@ const WIDTHS = [34, 26, 10];
 export function formatSummary(model: Sequential): string {
   const row = (cells: string[]) => cells.map((c, i) => ` ${c}`.padEnd(WIDTHS[i])).join('').trimEnd();
   const rule = (ch: string) => ch.repeat(WIDTHS.reduce((a, b) => a + b, 0));
-  const total = model.countParams.toLocaleString('en-US');
+  const total = model.countParams().toLocaleString('en-US');
   return [
     `Model: "${model.name}"`,
     rule('_'),

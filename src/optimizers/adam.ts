@@ -5,6 +5,7 @@ import { checkOptions } from '../options.ts';
 import { Optimizer, checkFraction, checkPositive, type ParameterBlock } from './optimizer.ts';
 
 export interface AdamArgs {
+  /** Default 0.001, as in Keras. */
   learningRate?: number;
   beta1?: number;
   beta2?: number;
@@ -13,7 +14,6 @@ export interface AdamArgs {
 
 export class Adam extends Optimizer {
   readonly className = 'Adam';
-  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
@@ -24,20 +24,16 @@ export class Adam extends Optimizer {
   private beta2Power = 1;
 
   constructor(args: AdamArgs = {}) {
-    super();
     checkOptions('Adam', args, ['learningRate', 'beta1', 'beta2', 'epsilon']);
-    this.learningRate = checkPositive('Adam', 'learningRate', args.learningRate ?? 0.001);
+    super('Adam', args.learningRate ?? 0.001);
     this.beta1 = checkFraction('Adam', 'beta1', args.beta1 ?? 0.9);
     this.beta2 = checkFraction('Adam', 'beta2', args.beta2 ?? 0.999);
     this.epsilon = checkPositive('Adam', 'epsilon', args.epsilon ?? 1e-7);
   }
 
   protected allocateState(block: ParameterBlock): void {
-    const arena = block.backend.arena;
-    this.m = arena.allocF32(block.size);
-    this.v = arena.allocF32(block.size);
-    arena.f32At(this.m, block.size).fill(0);
-    arena.f32At(this.v, block.size).fill(0);
+    this.m = this.zeros(block, block.size, 'first moments');
+    this.v = this.zeros(block, block.size, 'second moments');
     this.beta1Power = 1;
     this.beta2Power = 1;
   }

@@ -2,9 +2,10 @@
 //   plain:     w ← w − lr·g
 //   momentum:  v ← μ·v − lr·g;  w ← w + v            (nesterov: w ← w + μ·v − lr·g)
 import { checkOptions } from '../options.ts';
-import { Optimizer, checkFraction, checkPositive, type ParameterBlock } from './optimizer.ts';
+import { Optimizer, checkBoolean, checkFraction, type ParameterBlock } from './optimizer.ts';
 
 export interface SGDArgs {
+  /** Default 0.01, as in Keras. */
   learningRate?: number;
   momentum?: number;
   nesterov?: boolean;
@@ -12,23 +13,19 @@ export interface SGDArgs {
 
 export class SGD extends Optimizer {
   readonly className = 'SGD';
-  learningRate: number;
   readonly momentum: number;
   readonly nesterov: boolean;
   private velocity = 0;
 
   constructor(args: SGDArgs = {}) {
-    super();
     checkOptions('SGD', args, ['learningRate', 'momentum', 'nesterov']);
-    this.learningRate = checkPositive('SGD', 'learningRate', args.learningRate ?? 0.01);
+    super('SGD', args.learningRate ?? 0.01);
     this.momentum = checkFraction('SGD', 'momentum', args.momentum ?? 0);
-    this.nesterov = args.nesterov ?? false;
+    this.nesterov = checkBoolean('SGD', 'nesterov', args.nesterov ?? false);
   }
 
   protected allocateState(block: ParameterBlock): void {
-    const arena = block.backend.arena;
-    this.velocity = arena.allocF32(block.size);
-    arena.f32At(this.velocity, block.size).fill(0);
+    this.velocity = this.zeros(block, block.size, 'velocity');
   }
 
   step(): void {

@@ -5,7 +5,7 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-type ElementwiseKernels = Pick<Kernels, 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'dropoutMask' | 'axpy' | 'gatherRows' | 'transpose' | 'sgdUpdate' | 'adamUpdate'>;
+type ElementwiseKernels = Pick<Kernels, 'relu' | 'reluBackward' | 'colSum' | 'softmax' | 'softmaxBackward' | 'softmaxCrossEntropy' | 'argmaxRows' | 'mul' | 'dropoutMask' | 'axpy' | 'gatherRows' | 'transpose' | 'sgdUpdate' | 'adamUpdate' | 'rmspropUpdate'>;
 
 export function referenceElementwise(arena: Arena): ElementwiseKernels {
   /** softmax of f[x .. x+cols) into f[y .. y+cols) (float indices); y may equal x. */
@@ -136,6 +136,23 @@ export function referenceElementwise(arena: Arena): ElementwiseKernels {
         f[M + i] = flushSubnormal(beta1 * f[M + i] + (1 - beta1) * grad);
         f[V + i] = flushSubnormal(beta2 * f[V + i] + (1 - beta2) * grad * grad);
         f[W + i] -= (lr * (f[M + i] * c1)) / (Math.sqrt(f[V + i] * c2) + epsilon);
+      }
+    },
+
+    rmspropUpdate(w, g, ms, mom, mg, n, lr, rho, momentum, epsilon, centered) {
+      const f = arena.f32;
+      const W = w >> 2, G = g >> 2, S = ms >> 2, P = mom >> 2, A = mg >> 2;
+      for (let i = 0; i < n; i++) {
+        const grad = f[G + i];
+        f[S + i] = flushSubnormal(rho * f[S + i] + (1 - rho) * grad * grad);
+        let d = f[S + i];
+        if (centered) {
+          f[A + i] = flushSubnormal(rho * f[A + i] + (1 - rho) * grad);
+          d -= f[A + i] * f[A + i];
+        }
+        let step = (lr * grad) / Math.sqrt(d + epsilon);
+        if (momentum !== 0) step = f[P + i] = flushSubnormal(momentum * f[P + i] + step);
+        f[W + i] -= step;
       }
     },
   };
