@@ -3,7 +3,8 @@
 //
 // The per-channel sums run over every row (batch · height · width of them after a convolution), so
 // they accumulate in f64: four columns at a time as two f64x2 pairs, streaming down the rows. The
-// per-element passes (normalize, dx) stream row by row in f32x4 with a scalar tail.
+// per-element passes (normalize, dx) stream row by row, also in f64 (the twin's precision: dx
+// subtracts nearly equal terms), four values as two f64x2 pairs, with a scalar tail.
 import { bytesOf } from './common';
 
 /** Bytes covered by the f32x4 part of an n-float loop. */
@@ -76,17 +77,19 @@ export function batchNormForward(x: usize, y: usize, mean: usize, variance: usiz
   rows: i32, cols: i32, epsilon: f32): void {
   const rowBytes = bytesOf(cols);
   const vecEnd = vecBytes(cols);
-  const eps = f32x4.splat(epsilon);
+  const eps = f64x2.splat(<f64>epsilon);
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rowBytes, yr = y + <usize>r * rowBytes;
     let i: usize = 0;
     for (; i < vecEnd; i += 16) {
-      const scale = f32x4.div(v128.load(gamma + i), f32x4.sqrt(f32x4.add(v128.load(variance + i), eps)));
-      v128.store(yr + i, f32x4.add(f32x4.mul(f32x4.sub(v128.load(xr + i), v128.load(mean + i)), scale), v128.load(beta + i)));
+      const v = v128.load(xr + i), m = v128.load(mean + i), s = v128.load(variance + i), g = v128.load(gamma + i), b = v128.load(beta + i);
+      const lo = f64x2.add(f64x2.mul(f64x2.sub(low(v), low(m)), f64x2.div(low(g), f64x2.sqrt(f64x2.add(low(s), eps)))), low(b));
+      const hi = f64x2.add(f64x2.mul(f64x2.sub(high(v), high(m)), f64x2.div(high(g), f64x2.sqrt(f64x2.add(high(s), eps)))), high(b));
+      store4(yr + i, lo, hi, 1);
     }
     for (; i < rowBytes; i += 4) {
-      const scale = load<f32>(gamma + i) / Mathf.sqrt(load<f32>(variance + i) + epsilon);
-      store<f32>(yr + i, (load<f32>(xr + i) - load<f32>(mean + i)) * scale + load<f32>(beta + i));
+      const scale = <f64>load<f32>(gamma + i) / Math.sqrt(<f64>load<f32>(variance + i) + <f64>epsilon);
+      store<f32>(yr + i, <f32>((<f64>load<f32>(xr + i) - <f64>load<f32>(mean + i)) * scale + <f64>load<f32>(beta + i)));
     }
   }
 }
@@ -140,23 +143,28 @@ export function batchNormInputGrad(x: usize, dy: usize, dx: usize, mean: usize, 
   dGamma: usize, dBeta: usize, rows: i32, cols: i32, epsilon: f32, training: i32): void {
   const rowBytes = bytesOf(cols);
   const vecEnd = vecBytes(cols);
-  const t: f32 = training ? <f32>(1 / <f64>rows) : 0;
-  const tv = f32x4.splat(t), eps = f32x4.splat(epsilon), one = f32x4.splat(1);
+  const t: f64 = training ? 1 / <f64>rows : 0;
+  const tv = f64x2.splat(t), eps = f64x2.splat(<f64>epsilon), one = f64x2.splat(1);
   for (let r = 0; r < rows; r++) {
     const off = <usize>r * rowBytes;
     const xr = x + off, dyr = dy + off, dxr = dx + off;
     let i: usize = 0;
     for (; i < vecEnd; i += 16) {
-      const inv = f32x4.div(one, f32x4.sqrt(f32x4.add(v128.load(variance + i), eps)));
-      const xhat = f32x4.mul(f32x4.sub(v128.load(xr + i), v128.load(mean + i)), inv);
-      const shared = f32x4.mul(tv, f32x4.add(v128.load(dBeta + i), f32x4.mul(xhat, v128.load(dGamma + i))));
-      v128.store(dxr + i, f32x4.mul(f32x4.mul(v128.load(gamma + i), inv), f32x4.sub(v128.load(dyr + i), shared)));
+      const v = v128.load(xr + i), m = v128.load(mean + i), s = v128.load(variance + i), g = v128.load(gamma + i);
+      const d = v128.load(dyr + i), db = v128.load(dBeta + i), dg = v128.load(dGamma + i);
+      // Two lanes at a time in f64: dy − t·(…) cancels, and f32 would lose digits there.
+      const invLo = f64x2.div(one, f64x2.sqrt(f64x2.add(low(s), eps)));
+      const invHi = f64x2.div(one, f64x2.sqrt(f64x2.add(high(s), eps)));
+      const sharedLo = f64x2.mul(tv, f64x2.add(low(db), f64x2.mul(f64x2.mul(f64x2.sub(low(v), low(m)), invLo), low(dg))));
+      const sharedHi = f64x2.mul(tv, f64x2.add(high(db), f64x2.mul(f64x2.mul(f64x2.sub(high(v), high(m)), invHi), high(dg))));
+      store4(dxr + i, f64x2.mul(f64x2.mul(low(g), invLo), f64x2.sub(low(d), sharedLo)),
+        f64x2.mul(f64x2.mul(high(g), invHi), f64x2.sub(high(d), sharedHi)), 1);
     }
     for (; i < rowBytes; i += 4) {
-      const inv: f32 = 1 / Mathf.sqrt(load<f32>(variance + i) + epsilon);
-      const xhat = (load<f32>(xr + i) - load<f32>(mean + i)) * inv;
-      const shared = t * (load<f32>(dBeta + i) + xhat * load<f32>(dGamma + i));
-      store<f32>(dxr + i, load<f32>(gamma + i) * inv * (load<f32>(dyr + i) - shared));
+      const inv = 1 / Math.sqrt(<f64>load<f32>(variance + i) + <f64>epsilon);
+      const xhat = (<f64>load<f32>(xr + i) - <f64>load<f32>(mean + i)) * inv;
+      const shared = t * (<f64>load<f32>(dBeta + i) + xhat * <f64>load<f32>(dGamma + i));
+      store<f32>(dxr + i, <f32>(<f64>load<f32>(gamma + i) * inv * (<f64>load<f32>(dyr + i) - shared)));
     }
   }
 }
