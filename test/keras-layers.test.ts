@@ -86,9 +86,10 @@ describe.each(PATHS)('Keras core layers vs TensorFlow.js (%s backend, optimize: 
       expectFixture(rig.forward(input.data, false), arr(c, 'outputInference'), 'inference output');
       expectFixture(moving('moving_mean'), arr(c, 'movingMean'), 'inference leaves the moving mean');
       expectFixture(rig.forward(input.data, true), arr(c, 'outputTraining'), 'training output');
+      expectFixture(moving('moving_variance'), arr(c, 'movingVariance'), 'the statistics move only once the step goes on to backward');
+      expectFixture(rig.backward(arr(c, 'dy').data), arr(c, 'dx'), 'dx');
       expectFixture(moving('moving_mean'), arr(c, 'movingMeanAfter'), 'moving mean after');
       expectFixture(moving('moving_variance'), arr(c, 'movingVarianceAfter'), 'moving variance after');
-      expectFixture(rig.backward(arr(c, 'dy').data), arr(c, 'dx'), 'dx');
       expectFixture(rig.grad('gamma'), arr(c, 'dGamma'), 'dGamma');
       expectFixture(rig.grad('beta'), arr(c, 'dBeta'), 'dBeta');
       // The moving statistics have no gradient: their slots in the gradient block stay 0.
@@ -276,6 +277,19 @@ describe('configs and options', () => {
     expect(model.outputShape).toEqual([3, 1]);
     const plain = new Sequential([new BatchNormalization({ center: false, scale: false, inputShape: [2] })], { backend: 'reference' }).build();
     expect(plain.layers[0].params.map((p) => p.name)).toEqual(['moving_mean', 'moving_variance']);
+  });
+
+  it('a training step stopped by a NaN loss leaves the moving statistics as they were', () => {
+    const model = new Sequential([new BatchNormalization({ inputShape: [3] }), new Dense({ units: 2, activation: 'softmax' })], { backend: 'reference', seed: 1 });
+    model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'sparseCategoricalCrossentropy' });
+    const before = model.getWeights();
+    expect(() => model.trainOnBatch(Tensor.from([1, 2, 3, 4, NaN, 6], [2, 3]), [0, 1])).toThrow(/loss became NaN/);
+    expect(model.getWeights()).toEqual(before);
+    model.trainOnBatch(Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]), [0, 1]);
+    const stat = (name: string) => model.backend.arena.f32At(model.layers[0].params.find((p) => p.name === name)!.value, 3);
+    const [movingMean, movingVariance] = [stat('moving_mean'), stat('moving_variance')];
+    expectFixture(movingMean, { shape: [3], data: [0.025, 0.035, 0.045] }, 'moving mean: 0.99·0 + 0.01·[2.5, 3.5, 4.5]');
+    expectFixture(movingVariance, { shape: [3], data: [0.99 + 0.0225, 0.99 + 0.0225, 0.99 + 0.0225] }, 'moving variance: 0.99·1 + 0.01·2.25');
   });
 
   it('shapes: Reshape with -1, GlobalAveragePooling2D to [C], average pooling like max pooling', () => {

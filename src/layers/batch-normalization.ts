@@ -1,7 +1,6 @@
 // BatchNormalization over the last axis (the channels of NHWC, the features after a Dense). With
 // x seen as rows of C channels (rows = batch · every axis but the last):
 //   training:   μ_c = mean_r x[r, c],  σ²_c = mean_r (x[r, c] − μ_c)²   (this batch's, biased)
-//               moving = moving · momentum + batch value · (1 − momentum), for μ and σ² alike
 //   inference:  μ, σ² = the moving mean and variance
 //   x̂ = (x − μ) / sqrt(σ² + ε),   y = γ · x̂ + β
 //
@@ -9,8 +8,12 @@
 //   dβ = Σ dy      dγ = Σ dy · x̂
 //   dx = γ / sqrt(σ² + ε) · (dy − (dβ + x̂ · dγ) / rows)   in training, where μ and σ² depend on x
 //   dx = γ / sqrt(σ² + ε) · dy                             in inference, where they are constants
-// γ and β are trained; the moving statistics are weights no optimizer touches (`trainable: false`):
-// the training forward pass moves them. Without `scale` γ is 1, without `center` β is 0.
+// γ and β are trained. The moving statistics are weights no optimizer touches (`trainable: false`);
+// after a training step's forward pass they move toward that batch's statistics,
+//   moving = moving · momentum + batch value · (1 − momentum)   (for μ and σ² alike),
+// in backward rather than in forward as Keras does: the same values, but a step that fit abandons
+// before its backward pass (a NaN loss) leaves them as they were, like every other weight.
+// Without `scale` γ is 1, without `center` β is 0.
 import { Layer, product, type LayerArgs, type ParamSpec, type Shape } from './layer.ts';
 import { zeros, ZEROS_CONFIG } from './initializers.ts';
 import { checkOptions, LAYER_OPTIONS } from '../options.ts';
@@ -111,11 +114,7 @@ export class BatchNormalization extends Layer {
     const rows = this.rows(batch);
     this.x = x;
     this.training = training;
-    if (training) {
-      k.batchNormStats(x, this.batchMean, this.batchVariance, rows, this.channels);
-      k.movingAverage(this.moving('moving_mean'), this.batchMean, this.channels, this.momentum);
-      k.movingAverage(this.moving('moving_variance'), this.batchVariance, this.channels, this.momentum);
-    }
+    if (training) k.batchNormStats(x, this.batchMean, this.batchVariance, rows, this.channels); // μ, σ²
     this.mean = training ? this.batchMean : this.moving('moving_mean');
     this.variance = training ? this.batchVariance : this.moving('moving_variance');
     k.batchNormForward(x, this.y, this.mean, this.variance, this.gamma, this.beta, rows, this.channels, this.epsilon); // y = γ·x̂ + β
@@ -125,6 +124,10 @@ export class BatchNormalization extends Layer {
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     const k = this.kernels;
     const rows = this.rows(batch);
+    if (this.training) {
+      k.movingAverage(this.moving('moving_mean'), this.batchMean, this.channels, this.momentum);
+      k.movingAverage(this.moving('moving_variance'), this.batchVariance, this.channels, this.momentum);
+    }
     k.batchNormParamGrads(this.x, dy, this.mean, this.variance, this.dGamma, this.dBeta, rows, this.channels, this.epsilon); // dγ, dβ
     if (!needInputGrad) return -1;
     k.batchNormInputGrad(this.x, dy, this.dx, this.mean, this.variance, this.gamma, this.dGamma, this.dBeta,
