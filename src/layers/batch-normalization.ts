@@ -19,7 +19,7 @@ import { zeros, ZEROS_CONFIG } from './initializers.ts';
 import { checkOptions, LAYER_OPTIONS } from '../options.ts';
 
 export interface BatchNormalizationArgs extends LayerArgs {
-  /** Only the last axis: -1, or as TF.js may write it counting the batch axis (4 for NHWC). */
+  /** Only the last axis: -1, or counting the batch axis as Keras may write it (3 for NHWC input). */
   axis?: number;
   momentum?: number;
   epsilon?: number;
