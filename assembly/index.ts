@@ -5,6 +5,9 @@ export * from './gemm';
 export * from './elementwise';
 export * from './conv';
 export * from './sparse';
+export * from './activations';
+export * from './normalization';
+export * from './average-pooling';
 
 export function heapBase(): usize {
   return __heap_base;

@@ -58,6 +58,20 @@ const OTHER_MODELS: Record<string, { layers: () => Layer[]; shape: number[]; cla
       new Dense({ units: 3, activation: 'softmax' }),
     ],
   },
+  'Keras activations in the rewritten layers: a tanh one-channel conv, a sigmoid Dense': {
+    shape: [7, 7, 1],
+    classes: 3,
+    layers: () => [
+      new Conv2D({ filters: 2, kernelSize: 3, activation: 'tanh', inputShape: [7, 7, 1] }),
+      new Flatten(),
+      new Dense({ units: 3, activation: 'softmax' }),
+    ],
+  },
+  'a sigmoid Dense reading the images': {
+    shape: [6, 6, 1],
+    classes: 3,
+    layers: () => [new Flatten({ inputShape: [6, 6, 1] }), new Dense({ units: 5, activation: 'sigmoid' }), new Dense({ units: 3, activation: 'softmax' })],
+  },
   "a conv with 'valid' pool reading an odd-sized output (cropped)": {
     shape: [9, 9, 2],
     classes: 4,

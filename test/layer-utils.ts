@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { Sequential } from '../src/model/sequential.ts';
-import type { Layer } from '../src/layers/layer.ts';
+import type { Layer, ParamSpec } from '../src/layers/layer.ts';
 import type { BackendName } from '../src/backend/index.ts';
 
 export { FIXTURES } from './paths.ts';
@@ -34,13 +34,13 @@ export class LayerRig {
     return this.model.backend.arena;
   }
 
-  setParam(name: 'kernel' | 'bias', values: ArrayLike<number>): void {
+  setParam(name: ParamSpec['name'], values: ArrayLike<number>): void {
     const p = this.layer.params.find((q) => q.name === name)!;
     expect(values.length).toBe(p.size);
     this.arena.f32At(p.value, p.size).set(values);
   }
 
-  grad(name: 'kernel' | 'bias'): Float32Array {
+  grad(name: ParamSpec['name']): Float32Array {
     const p = this.layer.params.find((q) => q.name === name)!;
     return this.arena.f32At(p.grad, p.size).slice();
   }

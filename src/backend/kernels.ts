@@ -80,6 +80,40 @@ export interface Kernels {
    */
   gatherRows(src: number, indices: number, dst: number, count: number, rowLen: number): void;
 
+  // ---- Activations beyond ReLU and softmax (element-wise; act: an id of ACTIVATION_IDS) ----
+  /** y[i] = act(x[i]), TF.js's definitions (src/layers/activations.ts); alpha: leakyRelu's slope, unused by the others. y may equal x. */
+  activationForward(x: number, y: number, n: number, act: number, alpha: number): void;
+  /**
+   * dx[i] = dy[i] · act'(x[i]), given the input x and output y of activationForward (each
+   * activation reads whichever gives its derivative more cheaply). dx may equal dy.
+   */
+  activationBackward(x: number, y: number, dy: number, dx: number, n: number, act: number, alpha: number): void;
+
+  // ---- Batch normalization over the last axis: x[rows, cols], one channel per column ----
+  /** mean[c] = Σ_r x[r,c] / rows and the biased variance[c] = Σ_r (x[r,c] − mean[c])² / rows. */
+  batchNormStats(x: number, mean: number, variance: number, rows: number, cols: number): void;
+  /** y[r,c] = (x[r,c] − mean[c]) · gamma[c] / sqrt(variance[c] + epsilon) + beta[c]; y may equal x. */
+  batchNormForward(x: number, y: number, mean: number, variance: number, gamma: number, beta: number,
+    rows: number, cols: number, epsilon: number): void;
+  /**
+   * The sums behind every BatchNormalization gradient, with x̂ = (x − mean) / sqrt(variance + epsilon):
+   * dBeta[c] = Σ_r dy[r,c] and dGamma[c] = Σ_r dy[r,c] · x̂[r,c] (both overwritten).
+   */
+  batchNormParamGrads(x: number, dy: number, mean: number, variance: number, dGamma: number, dBeta: number,
+    rows: number, cols: number, epsilon: number): void;
+  /**
+   * dx of batchNormForward, given batchNormParamGrads' sums: with s = gamma / sqrt(variance + epsilon),
+   * dx = s · (dy − (dBeta + x̂ · dGamma) / rows) when the statistics were the batch's own
+   * (training = 1: mean and variance depend on x), else dx = s · dy. dx may equal dy.
+   */
+  batchNormInputGrad(x: number, dy: number, dx: number, mean: number, variance: number, gamma: number,
+    dGamma: number, dBeta: number, rows: number, cols: number, epsilon: number, training: number): void;
+  /**
+   * moving[i] = moving[i] · momentum + value[i] · (1 − momentum), computed as TF.js does:
+   * moving − (moving − value) · (1 − momentum), with 1 − momentum taken before rounding to f32.
+   */
+  movingAverage(moving: number, value: number, n: number, momentum: number): void;
+
   // ---- Convolution and pooling, NHWC ----
   // Geometry shared by im2col, col2im and pooling: input x[batch, h, w, c]; a window of kh x kw
   // moved by (strideH, strideW); padTop/padLeft cells of padding before the first row/column
@@ -145,6 +179,15 @@ export interface Kernels {
   conv2dC1PoolKernelGrad(x: number, dy: number, argmax: number, dK: number, dbias: number, scratch: number,
     batch: number, h: number, w: number, kh: number, kw: number, filters: number, poolH: number, poolW: number,
     outH: number, outW: number): void;
+  /**
+   * y[b, oy, ox, ci] = the mean of x over the window's cells inside the image (padding cells are
+   * not counted, as in TF.js's 'same' average pooling).
+   */
+  avgPoolForward(x: number, y: number, batch: number, h: number, w: number, c: number, poolH: number, poolW: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
+  /** The adjoint of avgPoolForward: dx = 0, then each dy is shared equally by its window's cells inside the image. */
+  avgPoolBackward(dy: number, dx: number, batch: number, h: number, w: number, c: number, poolH: number, poolW: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number): void;
   /** dx = 0 (inSize elements), then dx[argmax[i]] += dy[i] for i < outSize (argmax −1: skipped). */
   maxPoolBackward(dy: number, argmax: number, dx: number, outSize: number, inSize: number): void;
   /**
@@ -191,4 +234,12 @@ export const KERNEL_NAMES = [
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'axpy', 'gatherRows',
   'im2col', 'col2im', 'sparseCol2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
   'sgdUpdate', 'adamUpdate', 'rmspropUpdate',
+  'activationForward', 'activationBackward',
+  'batchNormStats', 'batchNormForward', 'batchNormParamGrads', 'batchNormInputGrad', 'movingAverage',
+  'avgPoolForward', 'avgPoolBackward',
 ] as const satisfies readonly (keyof Kernels)[];
+
+/** The `act` ids of activationForward and activationBackward (assembly/activations.ts uses the same numbers). */
+export const ACTIVATION_IDS = {
+  sigmoid: 0, tanh: 1, elu: 2, selu: 3, softplus: 4, softsign: 5, relu6: 6, swish: 7, gelu: 8, hardSigmoid: 9, leakyRelu: 10,
+} as const;

@@ -54,7 +54,7 @@ export class DirectConv2D extends FastLayer {
     const [outH, outW] = this.outputShape;
     const [W, bias] = this.params;
     const rows = batch * outH * outW;
-    const dz = activationBackward(k, activation, this.y, dy, this.dz, rows, filters);
+    const dz = activationBackward(k, activation, this.y, dy, this.dz, rows, filters, this.z);
     // dW = colsᵀ·dz and dbias = Σ_rows dz, in one pass over x.
     k.conv2dC1KernelGrad(this.x, dz, W.grad, bias.grad, batch, h, w, kernelSize[0], kernelSize[1], outH, outW, filters);
     if (!needInputGrad) return -1;

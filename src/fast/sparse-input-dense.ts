@@ -59,7 +59,7 @@ export class SparseInputDense extends FastLayer {
     const k = this.kernels;
     const { units, inputs, activation, useBias } = this.dense;
     const [W, b] = this.params;
-    const dz = activationBackward(k, activation, this.y, dy, this.dz, batch, units);
+    const dz = activationBackward(k, activation, this.y, dy, this.dz, batch, units, this.z);
     const rows = this.xRows!, columns = this.xColumns!;
     k.sparseTranspose(rows.start, rows.index, rows.values, batch, inputs, columns.start, columns.index, columns.values);
     k.sparseGemm(columns.start, columns.index, columns.values, dz, W.grad, inputs, units); // dW = xᵀ·dz

@@ -102,7 +102,7 @@ export class Conv2D extends Layer {
     const k = this.kernels;
     const [W, bias] = this.params;
     const rows = this.positions(batch);
-    const dzPtr = activationBackward(k, this.activation, this.y, dy, this.dz, rows, this.filters);
+    const dzPtr = activationBackward(k, this.activation, this.y, dy, this.dz, rows, this.filters, this.z);
     const dz = matrix(dzPtr, rows, this.filters);
     matmul(k, this.weights(W.grad), T(matrix(this.cols, rows, this.patchSize)), dz); // dW = colsᵀ·dz
     if (this.useBias) k.colSum(dzPtr, bias.grad, rows, this.filters, 0); // dbias = Σ_rows dz

@@ -71,7 +71,7 @@ export class Dense extends Layer {
   backward(dy: number, batch: number, needInputGrad: boolean): number {
     const k = this.kernels;
     const [W, b] = this.params;
-    const dzPtr = activationBackward(k, this.activation, this.y, dy, this.dz, batch, this.units);
+    const dzPtr = activationBackward(k, this.activation, this.y, dy, this.dz, batch, this.units, this.z);
     const x = matrix(this.x, batch, this.inputs);
     const dz = matrix(dzPtr, batch, this.units);
     matmul(k, matrix(W.grad, this.inputs, this.units), T(x), dz); // dW = xᵀ·dz

@@ -9,11 +9,16 @@ import type { Random } from '../random.ts';
 export type Shape = readonly number[];
 
 export interface ParamSpec {
-  /** Keras's weight name within the layer: `kernel` or `bias`. */
-  readonly name: 'kernel' | 'bias';
+  /** Keras's weight name within the layer. */
+  readonly name: 'kernel' | 'bias' | 'gamma' | 'beta' | 'moving_mean' | 'moving_variance';
   readonly shape: Shape;
   /** Fills the initial values (Keras defaults: glorotUniform kernels, zero biases). */
   readonly init: (values: Float32Array, rng: Random) => void;
+  /**
+   * false for a weight no optimizer may move: the layer updates it itself in its training forward
+   * pass and never writes its gradient (BatchNormalization's moving statistics). Default true.
+   */
+  readonly trainable?: boolean;
 }
 
 export interface Param extends ParamSpec {

@@ -6,7 +6,13 @@ import { referenceGemm } from './gemm.ts';
 import { referenceElementwise } from './elementwise.ts';
 import { referenceConv } from './conv.ts';
 import { referenceSparse } from './sparse.ts';
+import { referenceActivations } from './activations.ts';
+import { referenceNormalization } from './normalization.ts';
+import { referenceAveragePooling } from './average-pooling.ts';
 
 export function referenceKernels(arena: Arena): Kernels {
-  return { ...referenceGemm(arena), ...referenceElementwise(arena), ...referenceConv(arena), ...referenceSparse(arena) };
+  return {
+    ...referenceGemm(arena), ...referenceElementwise(arena), ...referenceConv(arena), ...referenceSparse(arena),
+    ...referenceActivations(arena), ...referenceNormalization(arena), ...referenceAveragePooling(arena),
+  };
 }
