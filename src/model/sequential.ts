@@ -165,6 +165,8 @@ export class Sequential {
   private paramValues = 0;
   private paramGrads = 0;
   private paramSize = 0;
+  /** The trainable parameters: the first `trainableSize` floats of the block. */
+  private trainableSize = 0;
   private plan: Plan | null = null;
   /** The layers that run: `layers` as the fast pass rewrote them, or `layers` themselves. */
   private steps: Layer[] = [];
@@ -226,15 +228,22 @@ export class Sequential {
       specs.push(layer.build(shape, this.backend));
       shape = layer.outputShape;
     }
-    this.allocateParams(specs.flat().map((s) => product(s.shape)));
+    // Trainable parameters first, then the others (BatchNormalization's moving statistics), so the
+    // optimizer's one sweep covers exactly the trainable ones.
+    const blockSize = (trainable: boolean) =>
+      specs.flat().filter((s) => (s.trainable !== false) === trainable).reduce((n, s) => n + alignedSize(product(s.shape)), 0);
+    this.trainableSize = blockSize(true);
+    this.allocateParams(this.trainableSize + blockSize(false));
     const initRng = this.rng.fork();
-    let offset = 0;
+    const offset = { trainable: 0, fixed: this.trainableSize };
     this.layers.forEach((layer, i) => {
       layer.params = specs[i].map((spec) => {
         const size = product(spec.shape);
-        const param: Param = { ...spec, size, value: this.paramValues + offset * 4, grad: this.paramGrads + offset * 4 };
+        const at = spec.trainable === false ? offset.fixed : offset.trainable;
+        const param: Param = { ...spec, size, value: this.paramValues + at * 4, grad: this.paramGrads + at * 4 };
         spec.init(this.backend.arena.f32At(param.value, size), initRng);
-        offset += alignedSize(size);
+        if (spec.trainable === false) offset.fixed += alignedSize(size);
+        else offset.trainable += alignedSize(size);
         return param;
       });
       if (layer instanceof Dropout) layer.setRandom(this.rng.fork());
@@ -258,7 +267,7 @@ export class Sequential {
     const arena = this.backend.arena;
     for (const block of this.optimizerBlocks) arena.free(block);
     this.optimizerBlocks = arena.collect(() =>
-      optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.paramSize }),
+      optimizer.attach({ backend: this.backend, values: this.paramValues, grads: this.paramGrads, size: this.trainableSize }),
     ).blocks;
   }
 
@@ -476,9 +485,10 @@ export class Sequential {
     params.forEach((p, i) => this.backend.arena.f32At(p.value, p.size).set(weights[i].data));
   }
 
-  /** Every parameter in Keras order, with its owning layer. */
+  /** Every parameter in TF.js's order: the trainable ones layer by layer, then the others (moving statistics). */
   params(): Param[] {
-    return this.ensureBuilt().layers.flatMap((l) => l.params);
+    const all = this.ensureBuilt().layers.flatMap((l) => l.params);
+    return [...all.filter((p) => p.trainable !== false), ...all.filter((p) => p.trainable === false)];
   }
 
   /** The TF.js weight name of a parameter, e.g. `dense_1/kernel`. */
@@ -584,8 +594,9 @@ export class Sequential {
 
   // ---- memory ----
 
-  private allocateParams(sizes: number[]): void {
-    this.paramSize = sizes.reduce((n, s) => n + alignedSize(s), 0);
+  /** Reserves the parameter block and its gradients: `size` floats each. */
+  private allocateParams(size: number): void {
+    this.paramSize = size;
     const arena = this.backend.arena;
     const what = `${this.name}'s ${this.paramSize} parameters`;
     const { blocks } = arena.collect(() =>

@@ -12,7 +12,10 @@ import { Conv2D } from '../layers/conv2d.ts';
 import { MaxPooling2D } from '../layers/pooling.ts';
 import { Flatten } from '../layers/flatten.ts';
 import { Dropout } from '../layers/dropout.ts';
-import { ReLU, Softmax } from '../layers/activations.ts';
+import { Activation, LeakyReLU, ReLU, Softmax, type ActivationName } from '../layers/activations.ts';
+import { AveragePooling2D, GlobalAveragePooling2D } from '../layers/average-pooling.ts';
+import { BatchNormalization } from '../layers/batch-normalization.ts';
+import { Reshape } from '../layers/reshape.ts';
 import { Tensor } from '../tensor.ts';
 import { MODEL_JSON, badWeightMessage, firstBadWeight, modelFolder } from './model-format.ts';
 import { parseManifest, readModelJson, readWeights } from './load-files.ts';
@@ -99,7 +102,7 @@ type Config = Record<string, unknown>;
 
 function layerFromConfig(className: string, cfg: Config, inputShape: number[] | undefined): Layer {
   const base = { name: cfg.name as string | undefined, inputShape };
-  const activation = () => cfg.activation as 'linear' | 'relu' | 'softmax' | undefined;
+  const activation = () => cfg.activation as ActivationName | undefined;
   switch (className) {
     case 'Dense':
       requireNull(cfg, ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint']);
@@ -141,8 +144,42 @@ function layerFromConfig(className: string, cfg: Config, inputShape: number[] | 
       return new ReLU(base);
     case 'Softmax':
       return new Softmax({ ...base, axis: cfg.axis as number | undefined });
+    case 'Activation':
+      return new Activation({ ...base, activation: cfg.activation as ActivationName });
+    case 'LeakyReLU':
+      return new LeakyReLU({ ...base, alpha: (cfg.alpha as number | undefined) ?? undefined });
+    case 'BatchNormalization': {
+      requireNull(cfg, ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint']);
+      // Keras Python may write the axis as a list of one.
+      const axis = Array.isArray(cfg.axis) && cfg.axis.length === 1 ? cfg.axis[0] : cfg.axis;
+      return new BatchNormalization({
+        ...base,
+        axis: axis as number | undefined,
+        momentum: cfg.momentum as number | undefined,
+        epsilon: cfg.epsilon as number | undefined,
+        center: cfg.center as boolean | undefined,
+        scale: cfg.scale as boolean | undefined,
+      });
+    }
+    case 'AveragePooling2D':
+    case 'AvgPool2D':
+      requireChannelsLast(cfg);
+      return new AveragePooling2D({
+        ...base,
+        poolSize: (cfg.pool_size as [number, number] | undefined) ?? 2,
+        strides: (cfg.strides as [number, number] | null | undefined) ?? undefined,
+        padding: cfg.padding as 'valid' | 'same' | undefined,
+      });
+    case 'GlobalAveragePooling2D':
+      requireChannelsLast(cfg);
+      return new GlobalAveragePooling2D(base);
+    case 'Reshape':
+      return new Reshape({ ...base, targetShape: cfg.target_shape as number[] });
     default:
-      throw new Error(`unknown layer class "${className}" (supported: Dense, Conv2D, MaxPooling2D, Flatten, Dropout, ReLU, Softmax)`);
+      throw new Error(
+        `unknown layer class "${className}" (supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, ` +
+          'BatchNormalization, Flatten, Reshape, Dropout, ReLU, LeakyReLU, Softmax, Activation)',
+      );
   }
 }
 
