@@ -8,6 +8,7 @@
 //   4. model.json is replaced by one naming weights.bin, the form TF.js and users expect;
 //   5. weights.<tag>.bin and the leftovers of earlier crashed saves are removed.
 // Only type imports from sequential.ts: it imports this module.
+import { trainingConfigOf } from './training-config.ts';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
@@ -160,6 +161,8 @@ function modelJson(model: Sequential, weightsPath: string): string {
         weights: model.params().map((p) => ({ name: model.weightName(p), shape: [...p.shape], dtype: 'float32' })),
       },
     ],
+    // The compile settings, so that a loaded model evaluates and trains on at once.
+    ...(model.optimizer && model.loss ? { trainingConfig: trainingConfigOf(model.optimizer, model.loss, model.metrics) } : {}),
   };
   return JSON.stringify(json, null, 1);
 }

@@ -19,6 +19,7 @@ import { Reshape } from '../layers/reshape.ts';
 import { Tensor } from '../tensor.ts';
 import { MODEL_JSON, badWeightMessage, firstBadWeight, modelFolder } from './model-format.ts';
 import { parseManifest, readModelJson, readWeights } from './load-files.ts';
+import { compileArgsOf } from './training-config.ts';
 
 export { saveModel } from './save.ts';
 
@@ -30,7 +31,7 @@ export async function loadModel(location: string | URL, options: Omit<Sequential
   const dir = modelFolder(location, 'loadModel');
   const modelPath = join(dir, MODEL_JSON);
   const text = await readModelJson(modelPath);
-  let json: { format?: unknown; modelTopology?: unknown; weightsManifest?: unknown };
+  let json: { format?: unknown; modelTopology?: unknown; weightsManifest?: unknown; trainingConfig?: unknown };
   try {
     json = JSON.parse(text);
   } catch (error) {
@@ -93,6 +94,13 @@ export async function loadModel(location: string | URL, options: Omit<Sequential
     return new Tensor(values, params[i].shape);
   });
   model.setWeights(weights);
+  if (json.trainingConfig != null) {
+    try {
+      model.compile(compileArgsOf(json.trainingConfig));
+    } catch (error) {
+      throw fail((error as Error).message);
+    }
+  }
   return model;
 }
 
