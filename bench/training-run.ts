@@ -40,7 +40,7 @@ let c0 = process.cpuUsage();
 await model.fit(x, y, {
   epochs: 1 + repeats,
   batchSize,
-  randomShift: PRESETS[preset].randomShift,
+  randomShift: PRESETS[preset].datasets.mnist.randomShift,
   shuffle: true,
   onEpochEnd: (epoch) => {
     const w = performance.now();
