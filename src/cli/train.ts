@@ -25,7 +25,7 @@ function defaultsHelp(pick: (d: { epochs: number; randomShift: number }) => numb
 
 const FLAGS = {
   model: { type: 'enum', values: ['mlp', 'cnn'], default: 'mlp', help: 'which model to train' },
-  dataset: { type: 'enum', values: DATASET_NAMES, default: 'mnist', help: 'what to train on (the defaults of --epochs and --random-shift follow it)' },
+  dataset: { type: 'enum', values: DATASET_NAMES, default: 'mnist', help: 'what to train on; the defaults of --epochs and --random-shift follow it' },
   epochs: { type: 'int', min: 1, help: `passes over the training set (default: ${defaultsHelp((d) => d.epochs)})` },
   batchSize: { type: 'int', min: 1, default: 128, help: 'samples per gradient step' },
   learningRate: { type: 'float', min: 0, exclusiveMin: true, default: 0.001, help: 'Adam learning rate' },
