@@ -41,7 +41,7 @@ await model.fit(x, y, {
   epochs: 1 + repeats,
   verbose: 0,
   batchSize,
-  randomShift: PRESETS[preset].randomShift,
+  randomShift: PRESETS[preset].datasets.mnist.randomShift,
   shuffle: true,
   onEpochEnd: (epoch) => {
     const w = performance.now();

@@ -133,25 +133,34 @@ export function averageMetrics(metrics: ClassMetrics[]): { macro: AveragedMetric
 }
 
 /**
- * The confusion matrix as a table, rows = true digit, columns = predicted digit, e.g.
+ * The confusion matrix as a table, rows = true class, columns = predicted class, e.g.
  *
  *   rows: true, columns: predicted
  *   true\pred     0     1 ...
  *           0   973     0 ...
+ *
+ * `labels` name the classes (default: their numbers). A long name is written over several lines
+ * above its column, broken at spaces and after '/' ("Ankle" over "boot"), to keep the table narrow.
  */
 export function formatConfusionMatrix(cm: number[][], labels?: readonly string[]): string {
   const n = cm.length;
+  if (labels && labels.length !== n) throw new Error(`${labels.length} class names for a confusion matrix of ${n} classes`);
   const names = labels ?? Array.from({ length: n }, (_, i) => String(i));
-  let widest = 1;
-  for (const row of cm) for (const v of row) widest = Math.max(widest, String(v).length);
-  for (const name of names) widest = Math.max(widest, name.length);
-  const cell = widest + 2;
+  const headers = names.map((name) => name.split(/\s+|(?<=\/)/).filter(Boolean));
+  let widestValue = 1;
+  for (const row of cm) for (const v of row) widestValue = Math.max(widestValue, String(v).length);
+  const widths = headers.map((lines) => Math.max(widestValue, ...lines.map((l) => l.length)) + 2);
   const corner = 'true\\pred';
-  const head = corner.padStart(Math.max(corner.length, ...names.map((s) => s.length)));
+  const rowHead = Math.max(corner.length, ...names.map((s) => s.length));
+  const depth = Math.max(1, ...headers.map((h) => h.length));
   const lines = ['rows: true, columns: predicted'];
-  lines.push(head + names.map((s) => s.padStart(cell)).join(''));
+  for (let r = 0; r < depth; r++) {
+    // Header lines are bottom-aligned: a one-line name sits on the last line, beside the corner.
+    const cells = headers.map((h, j) => (h[r - (depth - h.length)] ?? '').padStart(widths[j]));
+    lines.push((r === depth - 1 ? corner : '').padStart(rowHead) + cells.join(''));
+  }
   for (let t = 0; t < n; t++) {
-    lines.push(names[t].padStart(head.length) + cm[t].map((v) => String(v).padStart(cell)).join(''));
+    lines.push(names[t].padStart(rowHead) + cm[t].map((v, j) => String(v).padStart(widths[j])).join(''));
   }
   return lines.join('\n');
 }

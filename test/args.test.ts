@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArgsError, type FlagSpecs, formatHelp, parseArgs } from '../src/cli/args.ts';
+import { ENGINE_FLAGS } from '../src/cli/run.ts';
+import { MAX_THREADS } from '../src/backend/index.ts';
 
 const spec = {
   model: { type: 'enum', values: ['mlp', 'cnn'], default: 'cnn', help: 'architecture' },
@@ -99,5 +101,12 @@ describe('parseArgs', () => {
     const text = formatHelp({ report: { type: 'boolean', default: true, help: 'write the report' } }, { usage: 'x' });
     expect(text).toMatch(/^ {2}--\[no-\]report\s+write the report \(default on\)$/m);
     expect(parseArgs(['--no-report'], { report: { type: 'boolean', default: true, help: '' } }).flags.report).toBe(false);
+  });
+
+  it('refuses --threads above the engine\'s limit, naming the flag', () => {
+    expect(parseArgs(['--threads', String(MAX_THREADS)], ENGINE_FLAGS).flags.threads).toBe(MAX_THREADS);
+    expect(() => parseArgs(['--threads', String(MAX_THREADS + 1)], ENGINE_FLAGS)).toThrow(
+      `--threads must be an integer from 1 to ${MAX_THREADS}, got "${MAX_THREADS + 1}"`,
+    );
   });
 });

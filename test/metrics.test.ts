@@ -101,6 +101,26 @@ describe('text reports', () => {
     expect(new Set(lines.slice(1).map((l) => l.length)).size).toBe(1);
   });
 
+  it('writes long class names over several lines above their columns, bottom-aligned', () => {
+    const names = ['T-shirt/top', 'Trouser', 'Ankle boot'];
+    const text = formatConfusionMatrix([[900, 3, 0], [12, 980, 1], [0, 0, 1000]], names);
+    expect(text.split('\n')).toEqual([
+      'rows: true, columns: predicted',
+      '             T-shirt/           Ankle',
+      '  true\\pred       top  Trouser   boot',
+      'T-shirt/top       900        3      0',
+      '    Trouser        12      980      1',
+      ' Ankle boot         0        0   1000',
+    ]);
+    expect(() => formatConfusionMatrix([[1, 0], [0, 1]], names)).toThrow('3 class names for a confusion matrix of 2 classes');
+  });
+
+  it('names the classes in the classification report', () => {
+    const text = formatClassReport(perClassMetrics([[3, 1], [0, 4]]), ['T-shirt/top', 'Ankle boot']);
+    expect(text).toMatch(/^ T-shirt\/top\s+1\.0000\s+0\.7500\s+0\.8571\s+4$/m);
+    expect(text).toMatch(/^ {2}Ankle boot\s+0\.8000\s+1\.0000\s+0\.8889\s+4$/m);
+  });
+
   it('formats a classification report with macro and weighted averages', () => {
     const m = perClassMetrics([
       [2, 1, 0],

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochTicks, niceTicks } from '../src/report/charts.ts';
+import { confusionHeatmap, epochTicks, niceTicks } from '../src/report/charts.ts';
+import { DATASETS } from '../src/data/mnist.ts';
 import {
   buildReport,
   mostConfidentMistakes,
@@ -13,6 +14,7 @@ import {
   type ReportInput,
 } from '../src/report/index.ts';
 import { PNG_SCALE } from '../src/report/raster.ts';
+import { esc, textWidth } from '../src/report/svg.ts';
 
 const N = 50;
 const H = 28;
@@ -442,6 +444,59 @@ describe('the pictures, as a data scientist reads them', () => {
     // 999 of 1000 is written 99.9%, not a rounded-up 100%.
     const near = buildReport({ ...syntheticInput('/unused'), confusionMatrix: [[999, 1], [0, 5]] }).html;
     expect(texts(svgOf(near, 'confusion-normalized'), 'cm-share')).toEqual(['99.9%', '0.1%', '100%']);
+  });
+
+  it('names the classes in the heatmaps: names wider than a cell turned 45°, all inside the picture, axes titled "class"', () => {
+    const names = DATASETS['fashion-mnist'].classNames;
+    const cm = Array.from({ length: K }, (_, i) => Array.from({ length: K }, (_, j) => (i === j ? 900 : 11)));
+    for (const normalize of [false, true]) {
+      const fig = confusionHeatmap(cm, { labels: names, normalize });
+      const body = fig.body;
+      expect(body).toContain('>predicted class</text>');
+      expect(body).toContain('>true class</text>');
+      expect(body).not.toMatch(/digit/);
+      const columns = [...body.matchAll(/<text ([^>]*class="cm-column-label"[^>]*)>([^<]*)<\/text>/g)];
+      const rows = [...body.matchAll(/<text ([^>]*class="cm-row-label"[^>]*)>([^<]*)<\/text>/g)];
+      expect(columns.map((m) => m[2])).toEqual(names);
+      expect(rows.map((m) => m[2])).toEqual(names);
+      const axisTitle = Number(/<text x="[^"]*" y="([^"]*)"[^>]*>predicted class<\/text>/.exec(body)![1]);
+      for (const [, attrs, label] of columns) {
+        const x = Number(attr(attrs, 'x'));
+        const y = Number(attr(attrs, 'y'));
+        expect(attr(attrs, 'transform')).toBe(`rotate(-45 ${x} ${y})`);
+        // Turned 45°, the name rises to the right: its far end stays in the picture and below the axis title.
+        const reach = textWidth(label, 13) * Math.SQRT1_2;
+        expect(x + reach + 13, label).toBeLessThanOrEqual(fig.width);
+        expect(y - reach - 13, label).toBeGreaterThan(axisTitle);
+      }
+      for (const [, attrs, label] of rows) {
+        expect(attr(attrs, 'text-anchor')).toBe('end');
+        expect(Number(attr(attrs, 'x')) - textWidth(label, 13), label).toBeGreaterThan(40); // clear of the "true class" title
+      }
+    }
+    // Digits fit their cells: upright, as before.
+    const digits = confusionHeatmap(cm).body;
+    expect(digits).toContain('>predicted digit</text>');
+    expect(digits).not.toContain('rotate(-45');
+    expect(() => confusionHeatmap(cm, { labels: names.slice(0, 9) })).toThrow('9 class names for a confusion matrix of 10 classes');
+  });
+
+  it('speaks of classes and images, and captions them with class names, when the classes are not digits', () => {
+    const names = DATASETS['fashion-mnist'].classNames;
+    const input = { ...syntheticInput('/unused'), classNames: names, dataset: 'Fashion-MNIST', reference: undefined };
+    const { html } = buildReport(input);
+    // Every word of the page and its pictures, without the images' base64 data.
+    expect(html.replace(/data:image\/png;base64,[^"]*/g, '')).not.toMatch(/digit/i);
+    expect(html).toContain('There is no published reference for this model on Fashion-MNIST.');
+    expect(section(html, 'samples')).toContain('<h2>Random test images</h2>');
+    const mistakes = section(html, 'mistakes');
+    const first = mostConfidentMistakes(input.test, 1)[0];
+    const caption = `true ${names[first.label]} / predicted ${names[first.predicted]} (${first.confidence.toFixed(2)})`;
+    expect(attr(/<g class="tile"[^>]*>/.exec(mistakes)![0], 'data-caption')).toBe(esc(caption));
+    // One line each for the true and the predicted class: a grid of long names stays as wide as one of digits.
+    expect(mistakes).toContain(`>true ${esc(names[first.label])}</text>`);
+    expect(mistakes).toContain(`>predicted ${esc(names[first.predicted])}</text>`);
+    expect(() => buildReport({ ...input, classNames: names.slice(0, 3) })).toThrow('the report got 3 class names for a confusion matrix of 10 classes');
   });
 
   it('draws all filters on one shared, numbered scale', () => {

@@ -35,8 +35,11 @@ export function evaluateOnTest(model: Sequential, images: Tensor, labels: Uint8A
   };
 }
 
-/** The test result as printed; `reference` is the model's own published counterpart, if it has one. */
-export function formatTestResult(result: TestResult, reference?: Reference): string {
+/**
+ * The test result as printed; `reference` is the model's own published counterpart, if it has
+ * one; `classNames` name the rows and columns (default: the class numbers).
+ */
+export function formatTestResult(result: TestResult, reference?: Reference, classNames?: readonly string[]): string {
   const lines = [`test accuracy: ${result.accuracy.toFixed(4)} (${result.correct}/${result.count})`, `test loss: ${result.loss.toFixed(4)}`];
   if (reference) {
     const diff = (result.accuracy - reference.accuracy) * 100;
@@ -50,9 +53,9 @@ export function formatTestResult(result: TestResult, reference?: Reference): str
     ...lines,
     '',
     'confusion matrix',
-    formatConfusionMatrix(result.confusion),
+    formatConfusionMatrix(result.confusion, classNames),
     '',
-    formatClassReport(perClassMetrics(result.confusion)),
+    formatClassReport(perClassMetrics(result.confusion), classNames),
   ].join('\n');
 }
 

@@ -1,5 +1,7 @@
-// The two models `npm run train` knows: the reference Keras MLP and the Keras MNIST convnet.
+// The two models `npm run train` knows: the reference Keras MLP and the Keras MNIST convnet, with
+// their training defaults and published reference on each dataset.
 import { Sequential, Flatten, Dense, Conv2D, MaxPooling2D, Dropout } from '../index.ts';
+import type { DatasetName } from '../data/mnist.ts';
 
 export type PresetName = 'mlp' | 'cnn';
 
@@ -12,28 +14,39 @@ export interface Reference {
   source: string;
 }
 
+/** How a preset is trained on one dataset by default, and what it is compared with there. */
+export interface DatasetDefaults {
+  epochs: number;
+  /** Random shifts of up to this many pixels while training (0: none). */
+  randomShift: number;
+  /** A published accuracy of the same model on the same dataset; none: no comparison is printed. */
+  reference?: Reference;
+}
+
 export interface Preset {
   build: (seed: number, options?: { threads?: number | 'all'; optimize?: boolean }) => Sequential;
-  reference: Reference;
-  /** Epochs that reach the accuracy goals (MLP >= 98.0%, CNN >= 99.2% test accuracy). */
-  epochs: number;
-  /**
-   * Random shifts of up to this many pixels while training. The 128-unit MLP plateaus near
-   * 97.8% on the plain images; shifting by one pixel takes it past 98%.
-   */
-  randomShift: number;
+  /** Every dataset has its own entry: defaults that suit one dataset can hurt on another. */
+  datasets: Record<DatasetName, DatasetDefaults>;
   description: string;
 }
 
 export const PRESETS: Record<PresetName, Preset> = {
   mlp: {
     description: 'Flatten → Dense(128, relu) → Dense(10, softmax): the reference Keras MLP',
-    epochs: 20,
-    randomShift: 1,
-    reference: {
-      accuracy: 0.9754,
-      name: 'Keras MLP',
-      source: 'the Keras MLP this project started from (the same layers)',
+    datasets: {
+      // 20 epochs reach the goal of 98.0%. The 128-unit MLP plateaus near 97.8% on the plain
+      // images; shifting by one pixel takes it past 98%.
+      mnist: {
+        epochs: 20,
+        randomShift: 1,
+        reference: {
+          accuracy: 0.9754,
+          name: 'Keras MLP',
+          source: 'the Keras MLP this project started from (the same layers)',
+        },
+      },
+      // Random shifts cost accuracy on Fashion-MNIST (see the cnn); the MLP levels off by 20 epochs.
+      'fashion-mnist': { epochs: 20, randomShift: 0 },
     },
     build: (seed, options = {}) =>
       new Sequential(
@@ -47,12 +60,21 @@ export const PRESETS: Record<PresetName, Preset> = {
   },
   cnn: {
     description: 'the Keras MNIST convnet: Conv2D(32) → MaxPool → Conv2D(64) → MaxPool → Dropout(0.5) → Dense(10)',
-    epochs: 15,
-    randomShift: 1,
-    reference: {
-      accuracy: 0.9922,
-      name: 'Keras "Simple MNIST convnet"',
-      source: 'keras.io/examples/vision/mnist_convnet (the same model), "Test accuracy: 0.9922000169754028"',
+    datasets: {
+      // 15 epochs reach the goal of 99.2%.
+      mnist: {
+        epochs: 15,
+        randomShift: 1,
+        reference: {
+          accuracy: 0.9922,
+          name: 'Keras "Simple MNIST convnet"',
+          source: 'keras.io/examples/vision/mnist_convnet (the same model), "Test accuracy: 0.9922000169754028"',
+        },
+      },
+      // Clothes are centred and upright and their outlines carry the class: random shifts cost
+      // accuracy here. Still improving after 15 epochs; 20 clear the goal of 90% with a margin.
+      // No reference: we know of no published figure for this model on Fashion-MNIST.
+      'fashion-mnist': { epochs: 20, randomShift: 0 },
     },
     build: (seed, options = {}) =>
       new Sequential(
@@ -70,7 +92,7 @@ export const PRESETS: Record<PresetName, Preset> = {
   },
 };
 
-/** The reference of a model saved from a preset (its name is the preset's), else undefined. */
-export function referenceFor(modelName: string): Reference | undefined {
-  return Object.hasOwn(PRESETS, modelName) ? PRESETS[modelName as PresetName].reference : undefined;
+/** The reference of a model saved from a preset (its name is the preset's) on `dataset`, else undefined. */
+export function referenceFor(modelName: string, dataset: DatasetName = 'mnist'): Reference | undefined {
+  return Object.hasOwn(PRESETS, modelName) ? PRESETS[modelName as PresetName].datasets[dataset].reference : undefined;
 }

@@ -3,7 +3,7 @@ import { writeReport, plural, type TrainingConfig } from '../report/index.ts';
 import { Conv2D } from '../layers/conv2d.ts';
 import { Dropout } from '../layers/dropout.ts';
 import type { Sequential, EpochLogs } from '../model/sequential.ts';
-import type { MnistSplit } from '../data/mnist.ts';
+import { DATASETS, type DatasetName, type MnistSplit } from '../data/mnist.ts';
 import { machineInfo, type TestResult } from './evaluation.ts';
 import type { Reference } from './presets.ts';
 
@@ -15,6 +15,8 @@ export const EVALUATION_FILES = { htmlFile: 'evaluation.html', pngPrefix: 'evalu
 export interface RunReport {
   model: Sequential;
   modelName: string;
+  /** What the model was tested on (default mnist): the page's title and class names. */
+  dataset?: DatasetName;
   outDir: string;
   test: MnistSplit;
   result: TestResult;
@@ -31,6 +33,7 @@ export interface RunReport {
 
 export async function writeRunReport(run: RunReport): Promise<string> {
   const { model, test, result, epochLogs } = run;
+  const { label, classNames } = DATASETS[run.dataset ?? 'mnist'];
   const [count, height, width] = test.images.shape;
   const firstConv = model.layers.find((l): l is Conv2D => l instanceof Conv2D);
   const kernel = firstConv?.params.find((p) => p.name === 'kernel');
@@ -45,8 +48,10 @@ export async function writeRunReport(run: RunReport): Promise<string> {
     : undefined;
   return writeReport({
     outDir: run.outDir,
-    title: `MNIST ${run.modelName}${run.evaluation ? ' evaluation' : ''} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+    title: `${label} ${run.modelName}${run.evaluation ? ' evaluation' : ''} — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
     modelName: run.modelName,
+    dataset: label,
+    classNames,
     summary: model.summary(null),
     history,
     testAccuracy: result.accuracy,

@@ -1,10 +1,11 @@
-// npm run train -- [--model mlp|cnn] [--epochs N] [--batch-size B] [--learning-rate X] [--seed S]
-//                  [--data-dir DIR] [--out DIR] [--no-report] [--no-optimize]
-// Trains on MNIST, prints the test accuracy and confusion matrix, and saves the model,
-// metrics.json and report.html to --out (claimed before the data is loaded: see outdir.ts).
+// npm run train -- [--model mlp|cnn] [--dataset mnist|fashion-mnist] [--epochs N] [--batch-size B]
+//                  [--learning-rate X] [--seed S] [--data-dir DIR] [--no-verify] [--out DIR]
+//                  [--no-report] [--no-optimize]
+// Trains on MNIST or Fashion-MNIST, prints the test accuracy and confusion matrix, and saves the
+// model, metrics.json and report.html to --out (claimed before the data is loaded: see outdir.ts).
 import { join } from 'node:path';
 import { Adam } from '../index.ts';
-import { loadMnist } from '../data/mnist.ts';
+import { DATASETS, loadMnist, type DatasetName } from '../data/mnist.ts';
 import { writeFileAtomic } from '../atomic.ts';
 import { parseArgs, formatHelp, type FlagSpecs } from './args.ts';
 import { ProgressBar } from '../progress.ts';
@@ -12,18 +13,31 @@ import { PRESETS, type PresetName } from './presets.ts';
 import { evaluateOnTest, formatTestResult, machineInfo } from './evaluation.ts';
 import { claimOutDir } from './outdir.ts';
 import { plural, writeRunReport } from './report.ts';
-import { ENGINE_FLAGS, runCli, useEngineFlags } from './run.ts';
+import { DATASET_NAMES, ENGINE_FLAGS, VERIFY_FLAG, dataOptions, runCli, useEngineFlags } from './run.ts';
 import type { EpochLogs } from '../model/sequential.ts';
+
+/** "mlp 20, cnn 15 on MNIST; mlp 20, cnn 15 on Fashion-MNIST": a preset default per dataset, for --help. */
+function defaultsHelp(pick: (d: { epochs: number; randomShift: number }) => number): string {
+  return DATASET_NAMES.map(
+    (dataset) => `${Object.entries(PRESETS).map(([name, p]) => `${name} ${pick(p.datasets[dataset])}`).join(', ')} on ${DATASETS[dataset].label}`,
+  ).join('; ');
+}
 
 const FLAGS = {
   model: { type: 'enum', values: ['mlp', 'cnn'], default: 'mlp', help: 'which model to train' },
-  epochs: { type: 'int', min: 1, help: 'passes over the training set (default: mlp 20, cnn 15)' },
+  dataset: { type: 'enum', values: DATASET_NAMES, default: 'mnist', help: 'what to train on; the defaults of --epochs and --random-shift follow it' },
+  epochs: { type: 'int', min: 1, help: `passes over the training set (default: ${defaultsHelp((d) => d.epochs)})` },
   batchSize: { type: 'int', min: 1, default: 128, help: 'samples per gradient step' },
   learningRate: { type: 'float', min: 0, exclusiveMin: true, default: 0.001, help: 'Adam learning rate' },
   seed: { type: 'int', min: 0, default: 1, help: 'seed for weights, shuffling and dropout' },
-  randomShift: { type: 'int', min: 0, max: 4, help: 'shift training images by up to N pixels, a fresh random shift each epoch (default: 1)' },
+  randomShift: { type: 'int', min: 0, max: 4, help: `shift training images by up to N pixels, a fresh random shift each epoch (default: ${defaultsHelp((d) => d.randomShift)})` },
   validationSplit: { type: 'float', min: 0, max: 0.9, default: 0.1, help: 'fraction of training images held out for validation' },
-  dataDir: { type: 'string', valueName: 'DIR', help: 'folder with the MNIST IDX files (default: $MNIST_DIR, else data/mnist, downloaded if missing)' },
+  dataDir: {
+    type: 'string',
+    valueName: 'DIR',
+    help: 'folder with the IDX files of --dataset (default: $MNIST_DIR or $FASHION_MNIST_DIR, else data/<dataset>, downloaded if missing)',
+  },
+  ...VERIFY_FLAG,
   out: { type: 'string', valueName: 'DIR', help: 'where to write the model, metrics.json and report.html (default: runs/<model>-<date-time>)' },
   report: { type: 'boolean', default: true, help: 'write report.html and its pictures (--no-report skips it)' },
   limitTrain: { type: 'int', min: 1, help: 'use only the first N training images (quick runs)' },
@@ -34,27 +48,29 @@ const FLAGS = {
 async function main(): Promise<void> {
   const { flags, help } = parseArgs(process.argv.slice(2), FLAGS);
   if (help) {
-    console.log(formatHelp(FLAGS, { usage: 'npm run train -- [flags]', description: 'Train an MNIST classifier.' }));
+    console.log(formatHelp(FLAGS, { usage: 'npm run train -- [flags]', description: 'Train a classifier on MNIST or Fashion-MNIST.' }));
     return;
   }
   useEngineFlags(flags);
   const presetName = flags.model as PresetName;
-  const preset = PRESETS[presetName];
-  const epochs = flags.epochs ?? preset.epochs;
-  const randomShift = flags.randomShift ?? preset.randomShift;
+  const dataset = flags.dataset as DatasetName;
+  const { label, classNames } = DATASETS[dataset];
+  const defaults = PRESETS[presetName].datasets[dataset];
+  const epochs = flags.epochs ?? defaults.epochs;
+  const randomShift = flags.randomShift ?? defaults.randomShift;
   const out = flags.out ?? join('runs', `${presetName}-${timestamp()}`);
   // Before anything slow: a bad --out or a second training into the same folder fails now, not
   // after the training.
   const claim = await claimOutDir(out);
 
-  const data = await loadMnist({ dataDir: flags.dataDir, limitTrain: flags.limitTrain, limitTest: flags.limitTest });
+  const data = await loadMnist({ ...dataOptions(flags, dataset), limitTrain: flags.limitTrain, limitTest: flags.limitTest });
   const { train, test } = data;
-  const model = preset.build(flags.seed, { threads: flags.threads, optimize: flags.optimize });
+  const model = PRESETS[presetName].build(flags.seed, { threads: flags.threads, optimize: flags.optimize });
   model.summary();
-  console.log(`\nMNIST from ${data.dataDir}: ${train.images.shape[0]} training, ${test.images.shape[0]} test images`);
+  console.log(`\n${label} from ${data.dataDir}: ${train.images.shape[0]} training, ${test.images.shape[0]} test images`);
   console.log(
     `training ${presetName} for ${plural(epochs, 'epoch')}: Adam(lr ${flags.learningRate}), batch ${flags.batchSize}, ` +
-      `random shifts ±${randomShift}px, validation split ${flags.validationSplit}, seed ${flags.seed}, ` +
+      `${randomShift > 0 ? `random shifts ±${randomShift}px` : 'no random shifts'}, validation split ${flags.validationSplit}, seed ${flags.seed}, ` +
       `${model.backend.flavor} SIMD, ${plural(model.backend.threads, 'thread')}${flags.optimize ? '' : ', not optimised (--no-optimize)'}\n`,
   );
 
@@ -102,15 +118,18 @@ async function main(): Promise<void> {
 
   const result = evaluateOnTest(model, test.images, test.labels);
   console.log(`\ntrained in ${trainSeconds.toFixed(1)}s\n`);
-  console.log(formatTestResult(result, preset.reference));
+  console.log(formatTestResult(result, defaults.reference, classNames));
 
   await model.save(out);
   const metrics = {
     model: presetName,
+    dataset,
+    classNames,
+    dataVerified: flags.verify,
     testAccuracy: result.accuracy,
     testLoss: result.loss,
-    referenceAccuracy: preset.reference.accuracy,
-    reference: preset.reference,
+    referenceAccuracy: defaults.reference?.accuracy,
+    reference: defaults.reference,
     epochs: epochLogs.map((l) => ({ loss: l.loss, accuracy: l.accuracy, valLoss: l.valLoss, valAccuracy: l.valAccuracy, seconds: l.seconds })),
     confusionMatrix: result.confusion,
     trainSeconds,
@@ -137,12 +156,13 @@ async function main(): Promise<void> {
     const reportPath = await writeRunReport({
       model,
       modelName: presetName,
+      dataset,
       outDir: out,
       test,
       result,
       epochLogs,
       trainSeconds,
-      reference: preset.reference,
+      reference: defaults.reference,
       config: metrics.config,
       trainImages: train.images.shape[0],
     });

@@ -408,9 +408,15 @@ export function colorBar(o: ColorBarOptions): string {
 export interface ConfusionOptions {
   name?: string;
   title?: string;
-  labels?: string[];
+  /** Class names (default: the class numbers, called digits). */
+  labels?: readonly string[];
   /** Shade and write each row as shares of that row (so the diagonal is each class's recall). */
   normalize?: boolean;
+}
+
+/** Labels that are the class numbers 0, 1, 2, ...: MNIST's digits. */
+export function isDigitLabels(labels: readonly string[]): boolean {
+  return labels.every((l, i) => l === String(i));
 }
 
 /** "97%", "2.5%", "99.6%": whole percent from 10% up, one decimal below and near 100% (never a rounded-up "100%"). */
@@ -430,6 +436,10 @@ function shareText(v: number): string {
 export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): Figure {
   const k = matrix.length;
   const labels = o.labels ?? Array.from({ length: k }, (_, i) => String(i));
+  if (labels.length !== k) throw new Error(`${labels.length} class names for a confusion matrix of ${k} classes`);
+  const digits = isDigitLabels(labels);
+  const noun = digits ? 'digit' : 'class';
+  const nouns = digits ? 'digits' : 'classes';
   const rowTotals = matrix.map((r) => r.reduce((a, b) => a + b, 0));
   const colTotals = labels.map((_, j) => matrix.reduce((a, r) => a + (r[j] ?? 0), 0));
   const total = rowTotals.reduce((a, b) => a + b, 0);
@@ -447,8 +457,14 @@ export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): 
 
   const countFont = o.normalize ? 11 : maxCount >= 10000 ? 10 : maxCount >= 1000 ? 11.5 : 12.5;
   const cell = k <= 10 ? 46 : Math.max(18, Math.floor(460 / k));
-  const ox = 84;
-  const oy = 84;
+  // Room for the class names: row names right-aligned left of the grid; column names turned 45°
+  // when wider than a cell ("Ankle boot"), rising from their column.
+  const labelFont = 13;
+  const widestLabel = Math.max(0, ...labels.map((l) => textWidth(l, labelFont)));
+  const turned = widestLabel > cell - 6;
+  const columnLabelsHeight = turned ? widestLabel * Math.SQRT1_2 + labelFont : labelFont;
+  const ox = Math.max(84, Math.ceil(widestLabel) + 58);
+  const oy = turned ? Math.ceil(columnLabelsHeight) + 70 : 84;
   const gridW = cell * k;
   const recallW = 62;
   const barX = ox + gridW + recallW + 8;
@@ -456,14 +472,14 @@ export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): 
   const height = oy + gridW + 70;
 
   const parts: string[] = [];
-  const title = o.title ?? (o.normalize ? 'Confusion matrix, shares of each true digit' : 'Confusion matrix, counts');
+  const title = o.title ?? (o.normalize ? `Confusion matrix, shares of each true ${noun}` : 'Confusion matrix, counts');
   parts.push(text(16, 26, title, { 'font-size': 16, 'font-weight': 'bold', fill: COLORS.text }));
   // Axis titles: "predicted" over the column labels, "true" beside the row labels.
-  parts.push(text(ox + gridW / 2, oy - 34, 'predicted digit', { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold' }));
+  parts.push(text(ox + gridW / 2, turned ? oy - 14 - columnLabelsHeight : oy - 34, `predicted ${noun}`, { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold' }));
   const tx = 30;
   const ty = oy + gridW / 2;
   parts.push(
-    text(tx, ty, 'true digit', { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold', transform: `rotate(-90 ${tx} ${ty})` }),
+    text(tx, ty, `true ${noun}`, { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text, 'font-weight': 'bold', transform: `rotate(-90 ${tx} ${ty})` }),
   );
 
   for (let i = 0; i < k; i++) {
@@ -473,8 +489,9 @@ export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): 
       const c = blues(scaleMax ? v / scaleMax : 0);
       const x = ox + j * cell;
       const y = oy + i * cell;
+      const ofRow = digits ? `${labels[i]}s` : `${labels[i]} images`;
       const tip = o.normalize
-        ? `true ${labels[i]}, predicted ${labels[j]}: ${shareText(v)} of the ${rowTotals[i]} ${labels[i]}s (${count})`
+        ? `true ${labels[i]}, predicted ${labels[j]}: ${shareText(v)} of the ${rowTotals[i]} ${ofRow} (${count})`
         : `true ${labels[i]}, predicted ${labels[j]}: ${count}`;
       parts.push(
         el(
@@ -495,7 +512,7 @@ export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): 
       }
     }
     const cy = oy + i * cell + cell / 2 + 4.5;
-    parts.push(text(ox - 10, cy, labels[i], { 'font-size': 13, 'text-anchor': 'end', fill: COLORS.text }));
+    parts.push(text(ox - 10, cy, labels[i], { 'font-size': labelFont, 'text-anchor': 'end', fill: COLORS.text, class: 'cm-row-label' }));
     const recall = rowTotals[i] ? (matrix[i][i] ?? 0) / rowTotals[i] : NaN;
     parts.push(
       text(ox + gridW + 8, cy, Number.isFinite(recall) ? percent(recall, 1) : '–', { 'font-size': 12, fill: COLORS.muted, class: 'cm-recall' }),
@@ -503,7 +520,15 @@ export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): 
   }
   for (let j = 0; j < k; j++) {
     const cx = ox + j * cell + cell / 2;
-    parts.push(text(cx, oy - 10, labels[j], { 'font-size': 13, 'text-anchor': 'middle', fill: COLORS.text }));
+    if (turned) {
+      const x = cx - labelFont * 0.3;
+      const y = oy - 8;
+      parts.push(
+        text(x, y, labels[j], { 'font-size': labelFont, fill: COLORS.text, transform: `rotate(-45 ${x} ${y})`, class: 'cm-column-label' }),
+      );
+    } else {
+      parts.push(text(cx, oy - 10, labels[j], { 'font-size': labelFont, 'text-anchor': 'middle', fill: COLORS.text, class: 'cm-column-label' }));
+    }
     const precision = colTotals[j] ? (matrix[j]?.[j] ?? 0) / colTotals[j] : NaN;
     // Alternate heights when the cells are too narrow for "99.5%" side by side.
     const py = oy + gridW + 18 + (cell < 40 && j % 2 ? 13 : 0);
@@ -524,7 +549,7 @@ export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): 
       map: blues,
       ticks: scaleTicks,
       format: (v) => (o.normalize ? `${Math.round(v * 100)}%` : v.toLocaleString('en-US')),
-      title: o.normalize ? 'share of the true digit' : 'images',
+      title: o.normalize ? `share of the true ${noun}` : 'images',
     }),
   );
   parts.push(
@@ -534,8 +559,8 @@ export function confusionHeatmap(matrix: number[][], o: ConfusionOptions = {}): 
   return {
     name: o.name ?? (o.normalize ? 'confusion-normalized' : 'confusion'),
     alt:
-      `Confusion matrix of ${total} test images, ${o.normalize ? 'each row as shares of its true digit' : 'counts'}: ` +
-      'true digits in rows, predicted digits in columns, recall per row and precision per column',
+      `Confusion matrix of ${total} test images, ${o.normalize ? `each row as shares of its true ${noun}` : 'counts'}: ` +
+      `true ${nouns} in rows, predicted ${nouns} in columns, recall per row and precision per column`,
     width,
     height,
     body: `<g class="chart confusion">${parts.join('')}</g>`,

@@ -9,7 +9,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { comparisonDots, confusionHeatmap, decimalsFor, lineChart, percent } from './charts.ts';
+import { comparisonDots, confusionHeatmap, decimalsFor, isDigitLabels, lineChart, percent } from './charts.ts';
 import { digitGrid, filterGrid, type DigitTile } from './grids.ts';
 import { formatDuration, fmtNumber, renderPage, table, type Card, type PageSection } from './html.ts';
 import { svgToPng } from './raster.ts';
@@ -23,6 +23,13 @@ export interface ReportInput {
   title: string;
   /** 'mlp' | 'cnn' | other */
   modelName: string;
+  /** The dataset's name, e.g. 'Fashion-MNIST' (says where a reference is missing). */
+  dataset?: string;
+  /**
+   * Class id -> name, e.g. 'Ankle boot'. Default: the class numbers, which the page calls digits
+   * (MNIST); with other names it speaks of classes and images.
+   */
+  classNames?: readonly string[];
   /** The Keras-style model.summary() text table. */
   summary: string;
   /** Per epoch; absent for evaluate. */
@@ -165,8 +172,10 @@ function imageOf(test: ReportInput['test'], index: number): Float32Array {
   return test.images.subarray(index * hw, (index + 1) * hw);
 }
 
-export function mistakeCaption(p: Prediction): string {
-  return `true ${p.label} / predicted ${p.predicted} (${p.confidence.toFixed(2)})`;
+/** "true 3 / predicted 5 (0.97)"; with `classNames`, "true Shirt / predicted T-shirt/top (0.97)". */
+export function mistakeCaption(p: Prediction, classNames?: readonly string[]): string {
+  const name = (c: number) => classNames?.[c] ?? String(c);
+  return `true ${name(p.label)} / predicted ${name(p.predicted)} (${p.confidence.toFixed(2)})`;
 }
 
 const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
@@ -223,6 +232,16 @@ export function buildReport(input: ReportInput): BuiltReport {
   const t = input.test;
   const n = usableCount(t);
   const cm = input.confusionMatrix;
+  const names = input.classNames ?? Array.from({ length: cm.length }, (_, i) => String(i));
+  if (names.length !== cm.length) {
+    throw new Error(`the report got ${names.length} class names for a confusion matrix of ${cm.length} classes`);
+  }
+  // MNIST's classes are digits, and so are its images; other datasets have classes of images.
+  const digits = isDigitLabels(names);
+  const aClass = digits ? 'digit' : 'class';
+  const classes = digits ? 'digits' : 'classes';
+  const item = digits ? 'digit' : 'image';
+  const name = (c: number) => names[c] ?? String(c);
   const cmTotal = sum(cm.map(sum));
   const ref = input.reference;
   const diffPp = ref ? (input.testAccuracy - ref.accuracy) * 100 : 0;
@@ -257,7 +276,11 @@ export function buildReport(input: ReportInput): BuiltReport {
             }),
           ],
         }
-      : { id: 'accuracy', heading: 'Test accuracy', intro: `${accuracySentence} There is no published reference for this model.` },
+      : {
+          id: 'accuracy',
+          heading: 'Test accuracy',
+          intro: `${accuracySentence} There is no published reference for this model${input.dataset ? ` on ${input.dataset}` : ''}.`,
+        },
   );
 
   // Training curves.
@@ -313,15 +336,15 @@ export function buildReport(input: ReportInput): BuiltReport {
     });
   }
 
-  // Confusion matrix: counts, and each row as shares of its true digit (rare digits are not drowned out).
+  // Confusion matrix: counts, and each row as shares of its true class (rare classes are not drowned out).
   add({
     id: 'confusion',
     heading: 'Confusion matrix',
     intro:
-      'Rows are the true digits, columns the predicted ones; the diagonal holds the correct answers. ' +
-      'Left: counts. Right: each row divided by its total, so the diagonal is the recall of each digit. ' +
-      'Recall (of the true digits) stands right of each row, precision (of the predictions) under each column.',
-    figures: [confusionHeatmap(cm), confusionHeatmap(cm, { normalize: true })],
+      `Rows are the true ${classes}, columns the predicted ones; the diagonal holds the correct answers. ` +
+      `Left: counts. Right: each row divided by its total, so the diagonal is the recall of each ${aClass}. ` +
+      `Recall (of the true ${classes}) stands right of each row, precision (of the predictions) under each column.`,
+    figures: [confusionHeatmap(cm, { labels: names }), confusionHeatmap(cm, { labels: names, normalize: true })],
   });
 
   // Most confident mistakes.
@@ -333,23 +356,29 @@ export function buildReport(input: ReportInput): BuiltReport {
   }
   const mistakeTiles: DigitTile[] = mistakes.map((p) => ({
     pixels: imageOf(t, p.index),
-    caption: mistakeCaption(p),
+    caption: mistakeCaption(p, names),
+    // Digits fit on one line; class names get a line each, or the grid would be twice as wide.
     lines: [
-      { text: `true ${p.label} / predicted ${p.predicted}`, color: COLORS.text, bold: true },
+      ...(digits
+        ? [{ text: `true ${p.label} / predicted ${p.predicted}`, color: COLORS.text, bold: true }]
+        : [
+            { text: `true ${name(p.label)}`, color: COLORS.text, bold: true },
+            { text: `predicted ${name(p.predicted)}`, color: COLORS.text, bold: true },
+          ]),
       { text: `(${p.confidence.toFixed(2)})`, color: COLORS.wrong },
     ],
     frame: COLORS.wrong,
-    data: { 'data-index': p.index, 'data-true': p.label, 'data-pred': p.predicted, 'data-caption': mistakeCaption(p) },
+    data: { 'data-index': p.index, 'data-true': p.label, 'data-pred': p.predicted, 'data-caption': mistakeCaption(p, names) },
   }));
   add({
     id: 'mistakes',
     heading: 'Most confident mistakes',
-    intro: `The ${plural(mistakes.length, 'misclassified test digit')} (of ${thousands(mistakesTotal)}) that the model was surest about, with the probability it gave its wrong answer.`,
+    intro: `The ${plural(mistakes.length, `misclassified test ${item}`)} (of ${thousands(mistakesTotal)}) that the model was surest about, with the probability it gave its wrong answer.`,
     figures: [
       digitGrid({
         name: 'mistakes',
         title: mistakes.length ? `Most confident mistakes (${mistakes.length} of ${thousands(mistakesTotal)})` : 'Most confident mistakes: none',
-        alt: `${plural(mistakes.length, 'misclassified test digit')}, most confident first, captioned with true and predicted digit`,
+        alt: `${plural(mistakes.length, `misclassified test ${item}`)}, most confident first, captioned with true and predicted ${aClass}`,
         tiles: mistakeTiles,
         imageWidth: t.width,
         imageHeight: t.height,
@@ -367,12 +396,14 @@ export function buildReport(input: ReportInput): BuiltReport {
     const p = predictionOf(t, i);
     const right = p.predicted === p.label;
     if (right) sampleRight++;
+    // A class name takes the room of the word "predicted".
+    const answer = digits ? `predicted ${p.predicted}` : name(p.predicted);
     return {
       pixels: imageOf(t, i),
-      caption: `test #${i}: predicted ${p.predicted} (${p.confidence.toFixed(2)}), true ${p.label}${right ? '' : ' — wrong'}`,
+      caption: `test #${i}: predicted ${name(p.predicted)} (${p.confidence.toFixed(2)}), true ${name(p.label)}${right ? '' : ' — wrong'}`,
       lines: [
-        { text: `predicted ${p.predicted} (${p.confidence.toFixed(2)})`, color: right ? COLORS.right : COLORS.wrong, bold: true },
-        { text: right ? '✓ right' : `✗ true ${p.label}`, color: right ? COLORS.right : COLORS.wrong },
+        { text: `${answer} (${p.confidence.toFixed(2)})`, color: right ? COLORS.right : COLORS.wrong, bold: true },
+        { text: right ? '✓ right' : `✗ true ${name(p.label)}`, color: right ? COLORS.right : COLORS.wrong },
       ],
       frame: right ? undefined : COLORS.wrong,
       data: { 'data-index': i, 'data-true': p.label, 'data-pred': p.predicted, 'data-right': right ? 1 : 0 },
@@ -380,14 +411,14 @@ export function buildReport(input: ReportInput): BuiltReport {
   });
   add({
     id: 'samples',
-    heading: 'Random test digits',
-    intro: `${plural(sample.length, 'test digit')} drawn at random (seed ${seed}) with the model's prediction: green when right, red when wrong.`,
+    heading: `Random test ${item}s`,
+    intro: `${plural(sample.length, `test ${item}`)} drawn at random (seed ${seed}) with the model's prediction: green when right, red when wrong.`,
     figures: [
       digitGrid({
         name: 'samples',
-        title: `Random test digits: ${sampleRight} of ${sample.length} right`,
+        title: `Random test ${item}s: ${sampleRight} of ${sample.length} right`,
         subtitle: `seed ${seed}`,
-        alt: `${sample.length} random test digits with predictions, ${sampleRight} right`,
+        alt: `${sample.length} random test ${item}s with predictions, ${sampleRight} right`,
         tiles: sampleTiles,
         imageWidth: t.width,
         imageHeight: t.height,
