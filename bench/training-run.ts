@@ -41,7 +41,8 @@ await model.fit(x, y, {
   epochs: 1 + repeats,
   verbose: 0,
   batchSize,
-  randomShift: PRESETS[preset].datasets.mnist.randomShift,
+  // bench:compare runs this file against older commits too, whose presets kept randomShift at the top.
+  randomShift: PRESETS[preset].datasets?.mnist.randomShift ?? (PRESETS[preset] as unknown as { randomShift: number }).randomShift,
   shuffle: true,
   onEpochEnd: (epoch) => {
     const w = performance.now();

@@ -343,7 +343,7 @@ export class Sequential {
         const sums = new Map<MetricName, number>();
         let seen = 0;
         for (let step = 0; step < steps && !this.stopTraining; step++) {
-          for (const c of callbacks) await c.onBatchBegin?.(step);
+          for (const c of callbacks) if (c.onBatchBegin) await c.onBatchBegin(step); // no await (a microtask turn) for an absent hook
           const start = step * batchSize;
           const batch = Math.min(batchSize, n - start);
           const batchOrder = order.subarray(start, start + batch);
@@ -364,7 +364,7 @@ export class Sequential {
           seen += batch;
           const batchLogs: BatchLogs = { loss: result.loss, accuracy: result.scores.get('accuracy')! / batch, size: batch };
           progress?.onBatchEnd(epoch, step, batchLogs);
-          for (const c of callbacks) await c.onBatchEnd?.(step, batchLogs);
+          for (const c of callbacks) if (c.onBatchEnd) await c.onBatchEnd(step, batchLogs);
           // Let signal handlers and timers run now and then, so Ctrl-C can set stopTraining between
           // batches (every batch would cost the MLP ~10% of its step).
           if (performance.now() - lastYield > YIELD_EVERY_MS) {
