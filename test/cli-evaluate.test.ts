@@ -5,7 +5,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MNIST_DIR } from './paths.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -25,6 +25,7 @@ const snapshot = (dir: string) => new Map(readdirSync(dir).map((f) => [f, readFi
 
 describe('npm run evaluate', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'engine-evaluate-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const run = join(tmp, 'run');
   let trained: { code: number; stdout: string; stderr: string };
 

@@ -2,11 +2,11 @@
 // class names in the terminal, metrics.json and the report), each dataset's files refused as the
 // other's with the flag that fixes it, and the per-dataset defaults of the presets.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, onTestFinished, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS } from '../src/data/mnist.ts';
 import { PRESETS, referenceFor } from '../src/cli/presets.ts';
 import { Dense, Flatten, Sequential } from '../src/index.ts';
@@ -54,7 +54,9 @@ describe('preset defaults per dataset', () => {
 
 describe('evaluate checks that the model fits the dataset before reading it', () => {
   it('refuses a model with a wrong number of outputs, naming the folder and the counts', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'engine-fashion-')), 'five');
+    const tmp = mkdtempSync(join(tmpdir(), 'engine-fashion-'));
+    const dir = join(tmp, 'five');
+    onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
     await new Sequential([new Flatten({ inputShape: [28, 28, 1] }), new Dense({ units: 5, activation: 'softmax' })], { seed: 1 }).save(dir);
     const run = await cli('evaluate.ts', ['--model', dir, '--dataset', 'fashion-mnist', '--data-dir', join(dir, 'nowhere')]);
     expect(run.code).toBe(1);
@@ -64,6 +66,7 @@ describe('evaluate checks that the model fits the dataset before reading it', ()
 
 describe.skipIf(!existsSync(FASHION_DIR))('Fashion-MNIST through train and evaluate', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'engine-fashion-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const run = join(tmp, 'run');
   let trained: { code: number; stdout: string; stderr: string };
 
@@ -139,6 +142,7 @@ describe.skipIf(!existsSync(FASHION_DIR))('Fashion-MNIST through train and evalu
 
 describe.skipIf(!MNIST_DIR)('MNIST read as Fashion-MNIST', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'engine-fashion-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('is refused in one line naming --dataset mnist', async () => {
     const refused = await cli('train.ts', ['--dataset', 'fashion-mnist', '--data-dir', MNIST_DIR, '--epochs', '1', '--out', join(tmp, 'refused')]);

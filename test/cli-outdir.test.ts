@@ -1,11 +1,11 @@
 // --out is claimed before anything slow: a bad folder fails at once with the path and the reason,
 // and a second training into the same folder is refused while the first runs.
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { claimOutDir, LOCK_FILE, type OutDirClaim } from '../src/cli/outdir.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -29,6 +29,7 @@ function deadPid(): number {
 
 describe('claimOutDir', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'engine-outdir-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const claims: OutDirClaim[] = [];
   afterEach(() => {
     for (const c of claims.splice(0)) c.release();
@@ -100,6 +101,7 @@ describe('claimOutDir', () => {
 
 describe('npm run train checks --out before loading any data', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'engine-outdir-cli-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   // A data folder that does not exist: had --out been checked after loading, this would be the error.
   const noData = join(tmp, 'no-mnist-here');
 

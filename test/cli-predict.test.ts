@@ -1,13 +1,13 @@
 // npm run predict on what people actually give it: blank pictures, broken files among good ones,
 // JPEGs, absurdly large PNGs.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Adam } from '../src/index.ts';
 import { loadMnistSplit } from '../src/data/mnist.ts';
 import { encodeGrayPng } from '../src/data/png.ts';
@@ -35,6 +35,7 @@ function rgbaPng(width: number, height: number, pixel: (x: number, y: number) =>
 
 describe('npm run predict', () => {
   const dir = mkdtempSync(join(tmpdir(), 'engine-predict-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const model = join(dir, 'model');
   const file = (name: string, bytes: Uint8Array) => {
     const path = join(dir, name);

@@ -1,11 +1,11 @@
 // The command-line tools end to end on a small slice of the real MNIST: train → files on disk →
 // evaluate agrees → predict on PNGs drawn from test digits agrees with the model.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.ts';
 import { loadMnistSplit } from '../src/data/mnist.ts';
 import { encodeGrayPng } from '../src/data/png.ts';
@@ -27,6 +27,7 @@ async function cli(script: string, args: string[]): Promise<{ code: number; stdo
 
 describe('npm run train / evaluate / predict', () => {
   const out = mkdtempSync(join(tmpdir(), 'engine-cli-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('train: 1 epoch on 2,000 images writes a model, metrics.json and a report', async () => {
     const run = await cli('train.ts', ['--model', 'cnn', '--epochs', '1', '--data-dir', MNIST_DIR, '--limit-train', '2000', '--limit-test', '500', '--out', out, '--seed', '3']);
