@@ -10,13 +10,9 @@
 // with one H x W window.
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
 import { checkOptions, LAYER_OPTIONS } from '../options.ts';
-import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
+import { poolGeometry, poolWindow, windowGeometry, type Padding, type PoolWindowArgs, type WindowGeometry } from './geometry.ts';
 
-export interface AveragePooling2DArgs extends LayerArgs {
-  poolSize?: number | [number, number];
-  strides?: number | [number, number];
-  padding?: Padding;
-}
+export interface AveragePooling2DArgs extends LayerArgs, PoolWindowArgs {}
 
 /** Average pooling over pool windows; its geometry is set by each subclass. */
 abstract class AveragePooling extends Layer {
@@ -57,20 +53,12 @@ export class AveragePooling2D extends AveragePooling {
   constructor(args: AveragePooling2DArgs = {}) {
     super(args);
     checkOptions('AveragePooling2D', args, [...LAYER_OPTIONS, 'poolSize', 'strides', 'padding']);
-    this.poolSize = pair('AveragePooling2D', 'poolSize', args.poolSize ?? 2);
-    this.strides = pair('AveragePooling2D', 'strides', args.strides ?? this.poolSize); // Keras: strides default to poolSize
-    this.padding = checkPadding('AveragePooling2D', args.padding);
+    ({ poolSize: this.poolSize, strides: this.strides, padding: this.padding } = poolWindow('AveragePooling2D', args));
   }
 
   protected computeOutputShape(inputShape: Shape): Shape {
-    if (inputShape.length !== 3) throw this.shapeError('[height, width, channels]', inputShape);
-    const [h, w, c] = inputShape;
-    const [ph, pw] = this.poolSize;
-    this.geometry = windowGeometry(h, w, ph, pw, this.strides[0], this.strides[1], this.padding);
-    if (this.geometry.outH <= 0 || this.geometry.outW <= 0) {
-      throw this.shapeError(`at least ${ph}x${pw} pixels for a ${ph}x${pw} 'valid' pool`, inputShape);
-    }
-    return [this.geometry.outH, this.geometry.outW, c];
+    this.geometry = poolGeometry(inputShape, { poolSize: this.poolSize, strides: this.strides, padding: this.padding }, (expected, got) => this.shapeError(expected, got));
+    return [this.geometry.outH, this.geometry.outW, inputShape[2]];
   }
 
   getConfig(): Record<string, unknown> {

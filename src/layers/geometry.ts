@@ -38,3 +38,29 @@ export function checkPadding(owner: string, padding: string | undefined): Paddin
   if (p !== 'valid' && p !== 'same') throw new Error(`${owner}: padding must be "valid" or "same", got "${p}"`);
   return p;
 }
+
+export interface PoolWindowArgs {
+  poolSize?: number | [number, number];
+  strides?: number | [number, number];
+  padding?: Padding;
+}
+
+/** A pooling layer's window: Keras's defaults are a 2x2 pool, strides equal to the pool size, 'valid'. */
+export function poolWindow(owner: string, args: PoolWindowArgs): { poolSize: [number, number]; strides: [number, number]; padding: Padding } {
+  const poolSize = pair(owner, 'poolSize', args.poolSize ?? 2);
+  return { poolSize, strides: pair(owner, 'strides', args.strides ?? poolSize), padding: checkPadding(owner, args.padding) };
+}
+
+/** Where a pool's windows land on an [h, w, c] input; throws `shapeError`'s error if none fits. */
+export function poolGeometry(
+  inputShape: readonly number[],
+  window: { poolSize: [number, number]; strides: [number, number]; padding: Padding },
+  shapeError: (expected: string, got: readonly number[]) => Error,
+): WindowGeometry {
+  if (inputShape.length !== 3) throw shapeError('[height, width, channels]', inputShape);
+  const [h, w] = inputShape;
+  const [ph, pw] = window.poolSize;
+  const geometry = windowGeometry(h, w, ph, pw, window.strides[0], window.strides[1], window.padding);
+  if (geometry.outH <= 0 || geometry.outW <= 0) throw shapeError(`at least ${ph}x${pw} pixels for a ${ph}x${pw} 'valid' pool`, inputShape);
+  return geometry;
+}

@@ -6,13 +6,9 @@
 //   dx = 0,  then  dx[argmax[o]] += dy[o]  for every output o
 import { Layer, product, type LayerArgs, type Shape } from './layer.ts';
 import { checkOptions, LAYER_OPTIONS } from '../options.ts';
-import { checkPadding, pair, windowGeometry, type Padding, type WindowGeometry } from './geometry.ts';
+import { poolGeometry, poolWindow, type Padding, type PoolWindowArgs, type WindowGeometry } from './geometry.ts';
 
-export interface MaxPooling2DArgs extends LayerArgs {
-  poolSize?: number | [number, number];
-  strides?: number | [number, number];
-  padding?: Padding;
-}
+export interface MaxPooling2DArgs extends LayerArgs, PoolWindowArgs {}
 
 export class MaxPooling2D extends Layer {
   readonly className = 'MaxPooling2D';
@@ -27,20 +23,12 @@ export class MaxPooling2D extends Layer {
   constructor(args: MaxPooling2DArgs = {}) {
     super(args);
     checkOptions('MaxPooling2D', args, [...LAYER_OPTIONS, 'poolSize', 'strides', 'padding']);
-    this.poolSize = pair('MaxPooling2D', 'poolSize', args.poolSize ?? 2);
-    this.strides = pair('MaxPooling2D', 'strides', args.strides ?? this.poolSize); // Keras: strides default to poolSize
-    this.padding = checkPadding('MaxPooling2D', args.padding);
+    ({ poolSize: this.poolSize, strides: this.strides, padding: this.padding } = poolWindow('MaxPooling2D', args));
   }
 
   protected computeOutputShape(inputShape: Shape): Shape {
-    if (inputShape.length !== 3) throw this.shapeError('[height, width, channels]', inputShape);
-    const [h, w, c] = inputShape;
-    const [ph, pw] = this.poolSize;
-    this.geometry = windowGeometry(h, w, ph, pw, this.strides[0], this.strides[1], this.padding);
-    if (this.geometry.outH <= 0 || this.geometry.outW <= 0) {
-      throw this.shapeError(`at least ${ph}x${pw} pixels for a ${ph}x${pw} 'valid' pool`, inputShape);
-    }
-    return [this.geometry.outH, this.geometry.outW, c];
+    this.geometry = poolGeometry(inputShape, this, (expected, got) => this.shapeError(expected, got));
+    return [this.geometry.outH, this.geometry.outW, inputShape[2]];
   }
 
   allocate(capacity: number, needInputGrad: boolean): void {

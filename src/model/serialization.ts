@@ -16,6 +16,7 @@ import { Activation, LeakyReLU, ReLU, Softmax, type ActivationName } from '../la
 import { AveragePooling2D, GlobalAveragePooling2D } from '../layers/average-pooling.ts';
 import { BatchNormalization } from '../layers/batch-normalization.ts';
 import { Reshape } from '../layers/reshape.ts';
+import type { PoolWindowArgs } from '../layers/geometry.ts';
 import { Tensor } from '../tensor.ts';
 import { MODEL_JSON, badWeightMessage, firstBadWeight, modelFolder } from './model-format.ts';
 import { parseManifest, readModelJson, readWeights } from './load-files.ts';
@@ -133,12 +134,7 @@ function layerFromConfig(className: string, cfg: Config, inputShape: number[] | 
     case 'MaxPooling2D':
     case 'MaxPool2D':
       requireChannelsLast(cfg);
-      return new MaxPooling2D({
-        ...base,
-        poolSize: (cfg.pool_size as [number, number] | undefined) ?? 2,
-        strides: (cfg.strides as [number, number] | null | undefined) ?? undefined,
-        padding: cfg.padding as 'valid' | 'same' | undefined,
-      });
+      return new MaxPooling2D({ ...base, ...poolArgs(cfg) });
     case 'Flatten':
       requireChannelsLast(cfg);
       return new Flatten(base);
@@ -172,12 +168,7 @@ function layerFromConfig(className: string, cfg: Config, inputShape: number[] | 
     case 'AveragePooling2D':
     case 'AvgPool2D':
       requireChannelsLast(cfg);
-      return new AveragePooling2D({
-        ...base,
-        poolSize: (cfg.pool_size as [number, number] | undefined) ?? 2,
-        strides: (cfg.strides as [number, number] | null | undefined) ?? undefined,
-        padding: cfg.padding as 'valid' | 'same' | undefined,
-      });
+      return new AveragePooling2D({ ...base, ...poolArgs(cfg) });
     case 'GlobalAveragePooling2D':
       requireChannelsLast(cfg);
       return new GlobalAveragePooling2D(base);
@@ -189,6 +180,15 @@ function layerFromConfig(className: string, cfg: Config, inputShape: number[] | 
           'BatchNormalization, Flatten, Reshape, Dropout, ReLU, LeakyReLU, Softmax, Activation)',
       );
   }
+}
+
+/** A pooling layer's window, from its Keras config. */
+function poolArgs(cfg: Config): PoolWindowArgs {
+  return {
+    poolSize: (cfg.pool_size as [number, number] | undefined) ?? 2,
+    strides: (cfg.strides as [number, number] | null | undefined) ?? undefined,
+    padding: cfg.padding as 'valid' | 'same' | undefined,
+  };
 }
 
 function requireNull(cfg: Config, keys: string[]): void {
