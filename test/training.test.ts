@@ -539,3 +539,26 @@ describe('random affine augmentation (fit augment)', () => {
     await expect(flat.fit(points.x, points.y, { augment: { rotation: 5 } })).rejects.toThrow('fit: augment needs image inputs [height, width, channels], the model takes [2]');
   });
 });
+
+describe('the cnn-bn preset', () => {
+  it('has the layers asked for: 197,802 trainable parameters, plus 640 moving statistics (Keras counts both)', () => {
+    const model = PRESETS['cnn-bn'].build(1);
+    const text = model.summary(null);
+    expect(text).toContain('Trainable params: 197,802');
+    expect(text).toContain('Non-trainable params: 640');
+    expect(model.countParams()).toBe(198_442);
+    expect(text).toMatch(/conv2d \(Conv2D\)\s+\(None, 26, 26, 32\)\s+288\n/);
+    expect(text).toMatch(/conv2d_3 \(Conv2D\)\s+\(None, 8, 8, 64\)\s+36,864/);
+    expect(text).toMatch(/dense \(Dense\)\s+\(None, 128\)\s+131,072/);
+    expect(text).toMatch(/batch_normalization_4 \(BatchNormalization\)\s+\(None, 128\)\s+512/);
+    expect(model.layers.map((l) => l.className)).toEqual([
+      'Conv2D', 'BatchNormalization', 'ReLU', 'Conv2D', 'BatchNormalization', 'ReLU', 'MaxPooling2D',
+      'Conv2D', 'BatchNormalization', 'ReLU', 'Conv2D', 'BatchNormalization', 'ReLU', 'MaxPooling2D',
+      'Flatten', 'Dense', 'BatchNormalization', 'ReLU', 'Dropout', 'Dense',
+    ]);
+  });
+
+  it('trains on MNIST with rotation 10, zoom 0.1, shift 2 and a decaying learning rate by default', () => {
+    expect(PRESETS['cnn-bn'].datasets.mnist).toMatchObject({ epochs: 15, randomShift: 0, augment: { rotation: 10, zoom: 0.1, shift: 2 }, lrDecay: 0.9 });
+  });
+});
