@@ -8,6 +8,7 @@ export * from './sparse';
 export * from './activations';
 export * from './normalization';
 export * from './average-pooling';
+export * from './augment';
 
 export function heapBase(): usize {
   return __heap_base;

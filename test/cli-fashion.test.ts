@@ -47,7 +47,7 @@ describe('preset defaults per dataset', () => {
   it('train --help gives the defaults of each dataset', async () => {
     const help = await cli('train.ts', ['--help']);
     expect(help.stdout).toMatch(/^ {2}--dataset mnist\|fashion-mnist\s+.*\(default mnist\)$/m);
-    expect(help.stdout).toMatch(/^ {2}--random-shift N\s+.*\(default: mlp 1, cnn 1 on MNIST; mlp 0, cnn 0 on Fashion-MNIST\)$/m);
+    expect(help.stdout).toMatch(/^ {2}--random-shift N\s+.*\(default: mlp 1, cnn 1, cnn-bn 0 on MNIST; mlp 0, cnn 0, cnn-bn 0 on Fashion-MNIST\)$/m);
     expect(help.stdout).toMatch(/^ {2}--\[no-\]verify\s+/m);
   });
 });

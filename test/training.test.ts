@@ -7,6 +7,7 @@ import type { BackendName } from '../src/backend/index.ts';
 import { Layer, product, type Shape } from '../src/layers/layer.ts';
 import { Random } from '../src/random.ts';
 import { PRESETS } from '../src/cli/presets.ts';
+import { drawAffineParams } from '../src/model/sequential.ts';
 
 /** Three Gaussian blobs in 2-D: a classification task a small MLP should nearly ace. */
 function blobs(n: number, seed: number): { x: Tensor; y: Int32Array } {
@@ -459,3 +460,105 @@ function expectNear(a: number[], b: number[], tol: number): void {
   expect(a).toHaveLength(b.length);
   a.forEach((v, i) => expect(Math.abs(v - b[i]), `[${i}]: ${v} vs ${b[i]}`).toBeLessThanOrEqual(tol));
 }
+
+describe('random affine augmentation (fit augment)', () => {
+  const augment = { rotation: 15, zoom: 0.1, shift: 1.5 };
+
+  it('is deterministic for a seed, and another seed trains differently', async () => {
+    const data = bars(64, 21);
+    const run = async (seed: number) => {
+      const model = cnn(seed);
+      model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+      await model.fit(data.x, data.y, { epochs: 2, batchSize: 16, augment });
+      return model.getWeights().map((w) => Array.from(w.data));
+    };
+    const a = await run(5);
+    expect(await run(5)).toEqual(a);
+    expect(await run(6)).not.toEqual(a);
+  });
+
+  it('feeds the model the gathered batch moved by the kernel, a fresh map per image and step', async () => {
+    const data = bars(32, 22);
+    const model = cnn(7, 'reference');
+    model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    const { kernels, arena } = model.backend;
+    const calls: { src: Float32Array; dst: Float32Array; params: Float32Array }[] = [];
+    const original = kernels.affineImages;
+    const spy = vi.spyOn(kernels, 'affineImages').mockImplementation((src, dst, params, batch, h, w, c) => {
+      original(src, dst, params, batch, h, w, c);
+      const n = batch * h * w * c;
+      calls.push({ src: arena.f32At(src, n).slice(), dst: arena.f32At(dst, n).slice(), params: arena.f32At(params, 6 * batch).slice() });
+    });
+    try {
+      await model.fit(data.x, data.y, { epochs: 2, batchSize: 16, shuffle: false, augment });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(calls).toHaveLength(4);
+    // Unshuffled, step 0 of each epoch gathers the first 16 images: the plain batch goes in, a moved one comes out.
+    expect(Array.from(calls[0].src)).toEqual(Array.from(data.x.data.subarray(0, 16 * 64)));
+    expect(Array.from(calls[0].dst)).not.toEqual(Array.from(calls[0].src));
+    expect(Array.from(calls[2].src)).toEqual(Array.from(calls[0].src));
+    // Different maps for the same images in the next epoch, and per image within a step.
+    expect(Array.from(calls[2].params)).not.toEqual(Array.from(calls[0].params));
+    expect(Array.from(calls[0].params.subarray(0, 6))).not.toEqual(Array.from(calls[0].params.subarray(6, 12)));
+  });
+
+  it('the drawn maps stay within the ranges asked for', () => {
+    const out = new Float32Array(6 * 500);
+    drawAffineParams(new Random(3), { rotation: 10, zoom: 0.1, shift: 2 }, out, 500);
+    for (let i = 0; i < 500; i++) {
+      const [a, b, tx, c, d, ty] = out.subarray(6 * i, 6 * i + 6);
+      const scale = Math.hypot(a, b); // 1/z
+      expect(scale).toBeGreaterThanOrEqual(1 / 1.1 - 1e-6);
+      expect(scale).toBeLessThanOrEqual(1 / 0.9 + 1e-6);
+      expect(Math.abs(Math.atan2(b, a))).toBeLessThanOrEqual((10 * Math.PI) / 180 + 1e-6);
+      expect([c, d]).toEqual([-b, a]);
+      // The shift is M⁻¹ applied to (−tx, −ty).
+      const sx = (d * -tx - b * -ty) / (a * d - b * c), sy = (-c * -tx + a * -ty) / (a * d - b * c);
+      expect(Math.max(Math.abs(sx), Math.abs(sy))).toBeLessThanOrEqual(2 + 1e-4);
+    }
+  });
+
+  it('refuses unknown keys, bad values, non-image inputs and randomShift alongside', async () => {
+    const data = bars(16, 23);
+    const model = cnn(1);
+    model.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    const fit = (args: object) => model.fit(data.x, data.y, { verbose: 0, ...args });
+    await expect(fit({ augment: { rotaton: 10 } })).rejects.toThrow('fit: augment: unknown option "rotaton" (did you mean "rotation"?)');
+    await expect(fit({ augment: { rotation: 200 } })).rejects.toThrow('fit: augment.rotation must be a number of degrees in [0, 180], got 200');
+    await expect(fit({ augment: { zoom: 1 } })).rejects.toThrow('fit: augment.zoom must be a fraction in [0, 1), got 1');
+    await expect(fit({ augment: { shift: -1 } })).rejects.toThrow('fit: augment.shift must be a number of pixels >= 0, got -1');
+    await expect(fit({ augment: { shift: '2' } })).rejects.toThrow('fit: augment.shift must be a number of pixels >= 0, got "2"');
+    await expect(fit({ augment: { zoom: NaN } })).rejects.toThrow('fit: augment.zoom must be a fraction in [0, 1), got NaN');
+    await expect(fit({ augment: 10 })).rejects.toThrow('fit: augment: options must be an object, got 10');
+    await expect(fit({ augment: { shift: 1 }, randomShift: 1 })).rejects.toThrow('fit: randomShift (1) and augment both move the images; give augment.shift instead');
+    const flat = mlp(1);
+    flat.compile({ optimizer: new Adam(), loss: 'sparseCategoricalCrossentropy' });
+    const points = blobs(8, 1);
+    await expect(flat.fit(points.x, points.y, { augment: { rotation: 5 } })).rejects.toThrow('fit: augment needs image inputs [height, width, channels], the model takes [2]');
+  });
+});
+
+describe('the cnn-bn preset', () => {
+  it('has the layers asked for: 197,802 trainable parameters, plus 640 moving statistics (Keras counts both)', () => {
+    const model = PRESETS['cnn-bn'].build(1);
+    const text = model.summary(null);
+    expect(text).toContain('Trainable params: 197,802');
+    expect(text).toContain('Non-trainable params: 640');
+    expect(model.countParams()).toBe(198_442);
+    expect(text).toMatch(/conv2d \(Conv2D\)\s+\(None, 26, 26, 32\)\s+288\n/);
+    expect(text).toMatch(/conv2d_3 \(Conv2D\)\s+\(None, 8, 8, 64\)\s+36,864/);
+    expect(text).toMatch(/dense \(Dense\)\s+\(None, 128\)\s+131,072/);
+    expect(text).toMatch(/batch_normalization_4 \(BatchNormalization\)\s+\(None, 128\)\s+512/);
+    expect(model.layers.map((l) => l.className)).toEqual([
+      'Conv2D', 'BatchNormalization', 'ReLU', 'Conv2D', 'BatchNormalization', 'ReLU', 'MaxPooling2D',
+      'Conv2D', 'BatchNormalization', 'ReLU', 'Conv2D', 'BatchNormalization', 'ReLU', 'MaxPooling2D',
+      'Flatten', 'Dense', 'BatchNormalization', 'ReLU', 'Dropout', 'Dense',
+    ]);
+  });
+
+  it('trains on MNIST with rotation 10, zoom 0.1, shift 2 and a decaying learning rate by default', () => {
+    expect(PRESETS['cnn-bn'].datasets.mnist).toMatchObject({ epochs: 15, randomShift: 0, augment: { rotation: 10, zoom: 0.1, shift: 2 }, lrDecay: 0.9 });
+  });
+});

@@ -201,6 +201,13 @@ export interface Kernels {
    * per image, and dst[b, y, x, :] = src[b, y − dy, x − dx, :], or 0 where that falls outside.
    */
   translateImages(src: number, dst: number, shifts: number, batch: number, h: number, w: number, c: number): void;
+  /**
+   * Resamples each image through its own inverse affine map (data augmentation): params is
+   * f32[6·batch] holding [a, b, tx, c, d, ty] per image; with (u, v) = (x, y) − centre and
+   * centre = ((w − 1)/2, (h − 1)/2), dst[b, y, x, :] = src[b] at (a·u + b·v + tx, c·u + d·v + ty) + centre,
+   * sampled bilinearly, each of the 4 taps 0 outside the image.
+   */
+  affineImages(src: number, dst: number, params: number, batch: number, h: number, w: number, c: number): void;
 
   // ---- Optimizer updates (in place, n parameters) ----
   /**
@@ -232,7 +239,7 @@ export const KERNEL_NAMES = [
   'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias', 'sparseGemmTN', 'transpose',
   'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'axpy', 'gatherRows',
-  'im2col', 'col2im', 'sparseCol2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages',
+  'im2col', 'col2im', 'sparseCol2im', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForward', 'maxPoolBackward', 'maxPoolBackwardWindows', 'translateImages', 'affineImages',
   'sgdUpdate', 'adamUpdate', 'rmspropUpdate',
   'activationForward', 'activationBackward',
   'batchNormStats', 'batchNormForward', 'batchNormParamGrads', 'batchNormInputGrad', 'movingAverage',

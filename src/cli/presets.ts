@@ -1,9 +1,10 @@
-// The two models `npm run train` knows: the reference Keras MLP and the Keras MNIST convnet, with
-// their training defaults and published reference on each dataset.
-import { Sequential, Flatten, Dense, Conv2D, MaxPooling2D, Dropout } from '../index.ts';
+// The models `npm run train` knows: the reference Keras MLP, the Keras MNIST convnet and a deeper
+// convnet with batch normalization, with their training defaults and published reference on each dataset.
+import { Sequential, Flatten, Dense, Conv2D, MaxPooling2D, Dropout, BatchNormalization, ReLU } from '../index.ts';
 import type { DatasetName } from '../data/mnist.ts';
+import type { AugmentOptions } from '../model/sequential.ts';
 
-export type PresetName = 'mlp' | 'cnn';
+export type PresetName = 'mlp' | 'cnn' | 'cnn-bn';
 
 /** A published test accuracy a preset is measured against, and where it comes from. */
 export interface Reference {
@@ -19,6 +20,10 @@ export interface DatasetDefaults {
   epochs: number;
   /** Random shifts of up to this many pixels while training (0: none). */
   randomShift: number;
+  /** Random rotation, zoom and shift while training (fit's augment), instead of randomShift. */
+  augment?: Required<AugmentOptions>;
+  /** The learning rate is multiplied by this after every epoch (exponential decay); omitted: constant. */
+  lrDecay?: number;
   /** A published accuracy of the same model on the same dataset; none: no comparison is printed. */
   reference?: Reference;
 }
@@ -88,6 +93,44 @@ export const PRESETS: Record<PresetName, Preset> = {
           new Dense({ units: 10, activation: 'softmax' }),
         ],
         { seed, name: 'cnn', ...options },
+      ),
+  },
+  'cnn-bn': {
+    description: '2x[Conv2D(32) → BN → ReLU] → MaxPool → 2x[Conv2D(64) → BN → ReLU] → MaxPool → Dense(128) → BN → ReLU → Dropout(0.3) → Dense(10)',
+    datasets: {
+      // Rotations of ±10°, zooms of ±10% and shifts of ±2 px are the usual ranges for digits (a 6
+      // stays a 6); the learning rate decays by 0.9 an epoch (1e-3 to 2.3e-4 over 15) so that the
+      // last epochs settle instead of hopping around the minimum the augmented data keeps moving.
+      mnist: { epochs: 15, randomShift: 0, augment: { rotation: 10, zoom: 0.1, shift: 2 }, lrDecay: 0.9 },
+      // Clothes are centred and upright (see the cnn): no geometric augmentation.
+      'fashion-mnist': { epochs: 15, randomShift: 0, lrDecay: 0.9 },
+    },
+    // No biases before a BatchNormalization: its beta is the bias.
+    build: (seed, options = {}) =>
+      new Sequential(
+        [
+          new Conv2D({ filters: 32, kernelSize: 3, useBias: false, inputShape: [28, 28, 1] }),
+          new BatchNormalization(),
+          new ReLU(),
+          new Conv2D({ filters: 32, kernelSize: 3, useBias: false }),
+          new BatchNormalization(),
+          new ReLU(),
+          new MaxPooling2D({ poolSize: 2 }),
+          new Conv2D({ filters: 64, kernelSize: 3, useBias: false }),
+          new BatchNormalization(),
+          new ReLU(),
+          new Conv2D({ filters: 64, kernelSize: 3, useBias: false }),
+          new BatchNormalization(),
+          new ReLU(),
+          new MaxPooling2D({ poolSize: 2 }),
+          new Flatten(),
+          new Dense({ units: 128, useBias: false }),
+          new BatchNormalization(),
+          new ReLU(),
+          new Dropout({ rate: 0.3 }),
+          new Dense({ units: 10, activation: 'softmax' }),
+        ],
+        { seed, name: 'cnn-bn', ...options },
       ),
   },
 };

@@ -1,36 +1,45 @@
-// npm run train -- [--model mlp|cnn] [--dataset mnist|fashion-mnist] [--epochs N] [--batch-size B]
-//                  [--learning-rate X] [--seed S] [--data-dir DIR] [--no-verify] [--out DIR]
-//                  [--no-report] [--no-optimize]
+// npm run train -- [--model mlp|cnn|cnn-bn] [--dataset mnist|fashion-mnist] [--epochs N] [--batch-size B]
+//                  [--learning-rate X] [--lr-decay F] [--seed S] [--[no-]augment] [--rotation DEG] [--zoom FRAC]
+//                  [--shift PX] [--data-dir DIR] [--no-verify] [--out DIR] [--no-report] [--no-optimize]
 // Trains on MNIST or Fashion-MNIST, prints the test accuracy and confusion matrix, and saves the
 // model, metrics.json and report.html to --out (claimed before the data is loaded: see outdir.ts).
 import { join } from 'node:path';
-import { Adam } from '../index.ts';
+import { Adam, LearningRateScheduler } from '../index.ts';
 import { DATASETS, loadMnist, type DatasetName } from '../data/mnist.ts';
 import { writeFileAtomic } from '../atomic.ts';
-import { parseArgs, formatHelp, type FlagSpecs } from './args.ts';
+import { ArgsError, parseArgs, formatHelp, type FlagSpecs, type FlagValues } from './args.ts';
 import { ProgressBar } from '../progress.ts';
-import { PRESETS, type PresetName } from './presets.ts';
+import { PRESETS, type DatasetDefaults, type PresetName } from './presets.ts';
 import { evaluateOnTest, formatTestResult, machineInfo } from './evaluation.ts';
 import { claimOutDir } from './outdir.ts';
 import { plural, writeRunReport } from './report.ts';
 import { DATASET_NAMES, ENGINE_FLAGS, VERIFY_FLAG, dataOptions, runCli, useEngineFlags } from './run.ts';
-import type { EpochLogs } from '../model/sequential.ts';
+import type { AugmentOptions, EpochLogs } from '../model/sequential.ts';
 
 /** "mlp 20, cnn 15 on MNIST; mlp 20, cnn 15 on Fashion-MNIST": a preset default per dataset, for --help. */
-function defaultsHelp(pick: (d: { epochs: number; randomShift: number }) => number): string {
+function defaultsHelp(pick: (d: DatasetDefaults) => number): string {
   return DATASET_NAMES.map(
     (dataset) => `${Object.entries(PRESETS).map(([name, p]) => `${name} ${pick(p.datasets[dataset])}`).join(', ')} on ${DATASETS[dataset].label}`,
   ).join('; ');
 }
 
 const FLAGS = {
-  model: { type: 'enum', values: ['mlp', 'cnn'], default: 'mlp', help: 'which model to train' },
+  model: { type: 'enum', values: ['mlp', 'cnn', 'cnn-bn'], default: 'mlp', help: 'which model to train' },
   dataset: { type: 'enum', values: DATASET_NAMES, default: 'mnist', help: 'what to train on; the defaults of --epochs and --random-shift follow it' },
   epochs: { type: 'int', min: 1, help: `passes over the training set (default: ${defaultsHelp((d) => d.epochs)})` },
   batchSize: { type: 'int', min: 1, default: 128, help: 'samples per gradient step' },
   learningRate: { type: 'float', min: 0, exclusiveMin: true, default: 0.001, help: 'Adam learning rate' },
+  lrDecay: { type: 'float', min: 0, exclusiveMin: true, max: 1, valueName: 'F', help: `multiply the learning rate by F after every epoch (default: ${defaultsHelp((d) => d.lrDecay ?? 1)})` },
   seed: { type: 'int', min: 0, default: 1, help: 'seed for weights, shuffling and dropout' },
   randomShift: { type: 'int', min: 0, max: 4, help: `shift training images by up to N pixels, a fresh random shift each epoch (default: ${defaultsHelp((d) => d.randomShift)})` },
+  augment: {
+    type: 'boolean',
+    default: true,
+    help: 'randomly rotate, zoom and shift training images, a fresh map per image and step, within --rotation, --zoom and --shift (--no-augment: off)',
+  },
+  rotation: { type: 'float', min: 0, max: 180, valueName: 'DEG', help: `rotate by up to ±DEG degrees (default: ${defaultsHelp((d) => d.augment?.rotation ?? 0)})` },
+  zoom: { type: 'float', min: 0, max: 0.9, valueName: 'FRAC', help: `scale by a factor in [1 − FRAC, 1 + FRAC] (default: ${defaultsHelp((d) => d.augment?.zoom ?? 0)})` },
+  shift: { type: 'float', min: 0, max: 8, valueName: 'PX', help: `shift by up to ±PX pixels along each axis (default: ${defaultsHelp((d) => d.augment?.shift ?? 0)})` },
   validationSplit: { type: 'float', min: 0, max: 0.9, default: 0.1, help: 'fraction of training images held out for validation' },
   dataDir: {
     type: 'string',
@@ -57,7 +66,10 @@ async function main(): Promise<void> {
   const { label, classNames } = DATASETS[dataset];
   const defaults = PRESETS[presetName].datasets[dataset];
   const epochs = flags.epochs ?? defaults.epochs;
-  const randomShift = flags.randomShift ?? defaults.randomShift;
+  const augment = augmentFor(flags, defaults);
+  // One kind of shift at a time: the affine augmentation has its own (--shift).
+  const randomShift = augment ? 0 : (flags.randomShift ?? defaults.randomShift);
+  const lrDecay = flags.lrDecay ?? defaults.lrDecay ?? 1;
   const out = flags.out ?? join('runs', `${presetName}-${timestamp()}`);
   // Before anything slow: a bad --out or a second training into the same folder fails now, not
   // after the training.
@@ -68,9 +80,12 @@ async function main(): Promise<void> {
   const model = PRESETS[presetName].build(flags.seed, { threads: flags.threads, optimize: flags.optimize });
   model.summary();
   console.log(`\n${label} from ${data.dataDir}: ${train.images.shape[0]} training, ${test.images.shape[0]} test images`);
+  const augmentation = augment
+    ? `random rotations ±${augment.rotation}°, zooms ±${augment.zoom * 100}%, shifts ±${augment.shift}px`
+    : randomShift > 0 ? `random shifts ±${randomShift}px` : 'no random shifts';
   console.log(
-    `training ${presetName} for ${plural(epochs, 'epoch')}: Adam(lr ${flags.learningRate}), batch ${flags.batchSize}, ` +
-      `${randomShift > 0 ? `random shifts ±${randomShift}px` : 'no random shifts'}, validation split ${flags.validationSplit}, seed ${flags.seed}, ` +
+    `training ${presetName} for ${plural(epochs, 'epoch')}: Adam(lr ${flags.learningRate}${lrDecay !== 1 ? `, ×${lrDecay} per epoch` : ''}), batch ${flags.batchSize}, ` +
+      `${augmentation}, validation split ${flags.validationSplit}, seed ${flags.seed}, ` +
       `${model.backend.flavor} SIMD, ${plural(model.backend.threads, 'thread')}${flags.optimize ? '' : ', not optimised (--no-optimize)'}\n`,
   );
 
@@ -98,6 +113,8 @@ async function main(): Promise<void> {
       validationSplit: flags.validationSplit > 0 ? flags.validationSplit : undefined,
       shuffle: true,
       randomShift,
+      augment,
+      callbacks: lrDecay !== 1 ? [new LearningRateScheduler((epoch) => flags.learningRate * lrDecay ** epoch)] : [],
       onBatchEnd: (batch, logs) => {
         batchesDone = batch + 1;
         bar.onBatchEnd(batch, logs);
@@ -140,7 +157,9 @@ async function main(): Promise<void> {
       batchSize: flags.batchSize,
       epochs,
       seed: flags.seed,
+      lrDecay,
       randomShift,
+      augment: augment ?? null,
       validationSplit: flags.validationSplit,
       optimize: flags.optimize,
     },
@@ -169,6 +188,27 @@ async function main(): Promise<void> {
     console.log(`report: ${reportPath}`);
   }
   claim.release();
+}
+
+/**
+ * The affine augmentation ranges: --rotation, --zoom and --shift over the preset's; undefined when
+ * off (--no-augment, or none set and the preset has none).
+ */
+function augmentFor(flags: FlagValues<typeof FLAGS>, defaults: DatasetDefaults): Required<AugmentOptions> | undefined {
+  const given = (['rotation', 'zoom', 'shift'] as const).filter((k) => flags[k] !== undefined);
+  if (!flags.augment) {
+    if (given.length) throw new ArgsError(`--no-augment turns augmentation off; drop it or drop --${given.join(', --')}`);
+    return undefined;
+  }
+  if (!given.length && !defaults.augment) return undefined;
+  if (flags.randomShift !== undefined && flags.randomShift > 0) {
+    throw new ArgsError(`--random-shift and the affine augmentation both move the images: use --shift ${flags.randomShift} (or --no-augment)`);
+  }
+  return {
+    rotation: flags.rotation ?? defaults.augment?.rotation ?? 0,
+    zoom: flags.zoom ?? defaults.augment?.zoom ?? 0,
+    shift: flags.shift ?? defaults.augment?.shift ?? 0,
+  };
 }
 
 function timestamp(): string {

@@ -87,6 +87,47 @@ export interface EvaluateResult {
   mse?: number;
 }
 
+/** Ranges of fit's random affine augmentation; each omitted one is 0 (off). */
+export interface AugmentOptions {
+  /** Rotation by up to ±rotation degrees (at most 180). */
+  rotation?: number;
+  /** Scaling by a factor in [1 − zoom, 1 + zoom] (zoom < 1). */
+  zoom?: number;
+  /** Shifts of up to ±shift pixels along each axis (not only whole ones). */
+  shift?: number;
+}
+
+/** fit's augment options, checked; undefined when augmentation is off. */
+function checkAugment(augment: unknown): Required<AugmentOptions> | undefined {
+  if (augment === undefined) return undefined;
+  checkOptions('fit: augment', augment, ['rotation', 'zoom', 'shift']);
+  const { rotation = 0, zoom = 0, shift = 0 } = augment as AugmentOptions;
+  const check = (name: string, value: number, ok: boolean, range: string) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || !ok) throw new Error(`fit: augment.${name} must be ${range}, got ${typeof value === 'number' ? value : JSON.stringify(value)}`);
+  };
+  check('rotation', rotation, rotation >= 0 && rotation <= 180, 'a number of degrees in [0, 180]');
+  check('zoom', zoom, zoom >= 0 && zoom < 1, 'a fraction in [0, 1)');
+  check('shift', shift, shift >= 0, 'a number of pixels >= 0');
+  return { rotation, zoom, shift };
+}
+
+/**
+ * Draws one random map per image and writes its inverse, the 6 params of the affineImages kernel,
+ * into out[6i..6i + 6]. The image is rotated by θ, scaled by z about its centre, then shifted by
+ * (sx, sy); the kernel needs the source of each output point: (1/z)·R(−θ)·(p − t).
+ */
+export function drawAffineParams(rng: Random, augment: Required<AugmentOptions>, out: Float32Array, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const theta = (rng.uniform(-augment.rotation, augment.rotation) * Math.PI) / 180;
+    const z = rng.uniform(1 - augment.zoom, 1 + augment.zoom);
+    const sx = rng.uniform(-augment.shift, augment.shift);
+    const sy = rng.uniform(-augment.shift, augment.shift);
+    const a = Math.cos(theta) / z, b = Math.sin(theta) / z;
+    // [a, b, tx, c, d, ty] with c = −b, d = a.
+    out.set([a, b, -(a * sx + b * sy), -b, a, -(-b * sx + a * sy)], 6 * i);
+  }
+}
+
 export interface FitArgs {
   epochs?: number;
   batchSize?: number;
@@ -100,6 +141,12 @@ export interface FitArgs {
    * (as Keras's RandomTranslation layer does, but outside the model). Default 0: off.
    */
   randomShift?: number;
+  /**
+   * Data augmentation for image inputs [h, w, c]: every training image gets a fresh random
+   * rotation, zoom and shift at every step, resampled bilinearly (0 outside the image). Not
+   * together with randomShift (use `shift` here instead).
+   */
+  augment?: AugmentOptions;
   /** As Keras: 1 (default) a progress bar on stdout (one line per epoch when it is not a terminal); 2 one line per epoch; 0 silent. */
   verbose?: 0 | 1 | 2;
   /** EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, or objects with hooks (see callbacks.ts). */
@@ -274,7 +321,7 @@ export class Sequential {
   /** Trains on `x` for a number of epochs; returns the per-epoch losses and metrics. */
   async fit(x: Tensor, y: Labels, args: FitArgs = {}): Promise<History> {
     const { optimizer } = this.ensureCompiled('fit');
-    checkOptions('fit', args, ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'randomShift', 'verbose', 'callbacks', 'onEpochEnd', 'onBatchEnd']);
+    checkOptions('fit', args, ['epochs', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'randomShift', 'augment', 'verbose', 'callbacks', 'onEpochEnd', 'onBatchEnd']);
     const epochs = positiveInt('fit: epochs', args.epochs ?? 1);
     const batchSize = positiveInt('fit: batchSize', args.batchSize ?? 32);
     const verbose = args.verbose ?? 1;
@@ -284,6 +331,12 @@ export class Sequential {
     if (randomShift > 0 && this.inputShape.length !== 3) {
       throw new Error(`fit: randomShift needs image inputs [height, width, channels], the model takes [${this.inputShape.join(', ')}]`);
     }
+    const augment = checkAugment(args.augment);
+    if (augment && this.inputShape.length !== 3) {
+      throw new Error(`fit: augment needs image inputs [height, width, channels], the model takes [${this.inputShape.join(', ')}]`);
+    }
+    if (augment && randomShift > 0) throw new Error(`fit: randomShift (${randomShift}) and augment both move the images; give augment.shift instead`);
+    const augmenting = randomShift > 0 || augment !== undefined;
     const targets = this.checkData('fit', x, y);
     let train = { x, targets };
     let validation: { x: Tensor; targets: Targets } | null = null;
@@ -315,15 +368,16 @@ export class Sequential {
         data: arena.allocF32(n * rowLen, 'the training set'),
         targetData: arena.allocI32(n * width, 'the training targets'),
         indices: arena.allocI32(batchSize, 'batch indices'),
-        // With augmentation the batch is gathered into `unshifted`, then shifted into the input.
-        unshifted: randomShift > 0 ? arena.allocF32(batchSize * rowLen, 'unshifted batch') : -1,
+        // With augmentation the batch is gathered into `unshifted`, then moved into the input.
+        unshifted: augmenting ? arena.allocF32(batchSize * rowLen, 'unshifted batch') : -1,
         shifts: randomShift > 0 ? arena.allocI32(2 * batchSize, 'shifts') : -1,
+        affine: augment ? arena.allocF32(6 * batchSize, 'affine params') : -1,
       })),
     );
     const progress = verbose === 0 ? null : new ProgressBar({ epochs, stepsPerEpoch: steps, stream: progressStream(), tty: verbose === 2 ? false : undefined });
     this.fitting = true;
     try {
-      const { data, targetData, indices, unshifted, shifts } = buffers;
+      const { data, targetData, indices, unshifted, shifts, affine } = buffers;
       arena.f32.set(train.x.data, data >> 2);
       copyTargets(arena, train.targets.data, targetData);
       const order = new Int32Array(n).map((_, i) => i);
@@ -350,8 +404,12 @@ export class Sequential {
           // Asked for every step: a callback may have made a larger plan (evaluate at a larger batch).
           const plan = this.ensurePlan(batchSize);
           arena.i32.set(batchOrder, indices >> 2);
-          this.backend.kernels.gatherRows(data, indices, randomShift > 0 ? unshifted : plan.input, batch, rowLen);
-          if (randomShift > 0) {
+          this.backend.kernels.gatherRows(data, indices, augmenting ? unshifted : plan.input, batch, rowLen);
+          if (augment) {
+            drawAffineParams(shiftRng, augment, arena.f32At(affine, 6 * batch), batch);
+            const [h, w, c] = this.inputShape;
+            this.backend.kernels.affineImages(unshifted, plan.input, affine, batch, h, w, c);
+          } else if (randomShift > 0) {
             const shiftView = arena.i32At(shifts, 2 * batch);
             for (let i = 0; i < 2 * batch; i++) shiftView[i] = shiftRng.int(2 * randomShift + 1) - randomShift;
             const [h, w, c] = this.inputShape;

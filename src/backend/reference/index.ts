@@ -9,10 +9,11 @@ import { referenceSparse } from './sparse.ts';
 import { referenceActivations } from './activations.ts';
 import { referenceNormalization } from './normalization.ts';
 import { referenceAveragePooling } from './average-pooling.ts';
+import { referenceAugment } from './augment.ts';
 
 export function referenceKernels(arena: Arena): Kernels {
   return {
     ...referenceGemm(arena), ...referenceElementwise(arena), ...referenceConv(arena), ...referenceSparse(arena),
-    ...referenceActivations(arena), ...referenceNormalization(arena), ...referenceAveragePooling(arena),
+    ...referenceActivations(arena), ...referenceNormalization(arena), ...referenceAveragePooling(arena), ...referenceAugment(arena),
   };
 }
