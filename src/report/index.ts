@@ -85,6 +85,10 @@ export interface TrainingConfig {
   seed?: number;
   /** Random shifts of up to this many pixels while training (0: none). */
   randomShift?: number;
+  /** Random affine maps while training (degrees, ±fraction, ±pixels), or null. */
+  augment?: { rotation: number; zoom: number; shift: number } | null;
+  /** The learning rate's factor per epoch (1 or absent: constant). */
+  lrDecay?: number;
   validationSplit?: number;
 }
 
@@ -190,11 +194,16 @@ export function plural(n: number, singular: string, pluralForm = `${singular}s`)
 export function hyperparameterRows(c: TrainingConfig, trainImages?: number): string[][] {
   const rows: string[][] = [];
   if (c.optimizer !== undefined) rows.push(['Optimizer', c.optimizer]);
-  if (c.learningRate !== undefined) rows.push(['Learning rate', String(c.learningRate)]);
+  if (c.learningRate !== undefined) {
+    rows.push(['Learning rate', c.lrDecay !== undefined && c.lrDecay !== 1 ? `${c.learningRate}, multiplied by ${c.lrDecay} after each epoch` : String(c.learningRate)]);
+  }
   if (c.batchSize !== undefined) rows.push(['Batch size', String(c.batchSize)]);
   if (c.epochs !== undefined) rows.push(['Epochs', String(c.epochs)]);
   if (c.seed !== undefined) rows.push(['Seed', String(c.seed)]);
-  if (c.randomShift !== undefined) {
+  if (c.augment) {
+    const { rotation, zoom, shift } = c.augment;
+    rows.push(['Augmentation', `random rotations up to ±${rotation}°, zooms up to ±${Math.round(zoom * 100)}%, shifts up to ±${plural(shift, 'pixel')}, a new map per image and step`]);
+  } else if (c.randomShift !== undefined) {
     rows.push(['Augmentation', c.randomShift > 0 ? `random shifts of up to ${plural(c.randomShift, 'pixel')} in each direction, new each epoch` : 'none']);
   }
   if (c.validationSplit !== undefined) {
@@ -212,8 +221,8 @@ export function hyperparameterRows(c: TrainingConfig, trainImages?: number): str
 const fmtPercentShort = (v: number) => `${Number((v * 100).toPrecision(6))}%`;
 
 /** Why the training curve sits below the validation curve, from what the training turned on. */
-export function trainingGapNote(hasDropout: boolean, randomShift: number): string {
-  const on = [hasDropout ? 'dropout' : '', randomShift > 0 ? 'random shifts' : ''].filter(Boolean).join(' and ');
+export function trainingGapNote(hasDropout: boolean, randomShift: number, augmented = false): string {
+  const on = [hasDropout ? 'dropout' : '', augmented ? 'random rotations, zooms and shifts' : randomShift > 0 ? 'random shifts' : ''].filter(Boolean).join(' and ');
   return (
     `Training accuracy is measured during each epoch${on ? ` with ${on} on` : ''} and averaged over the epoch as the weights improve; ` +
     `validation accuracy is measured after the epoch on the held-out images as they are${on ? `, ${on} off` : ''}. ` +
@@ -310,7 +319,7 @@ export function buildReport(input: ReportInput): BuiltReport {
       valueFormat: (v) => percent(v),
       yTickFormat: (v, step) => `${(v * 100).toFixed(decimalsFor(step * 100))}%`,
       reference: ref ? { value: ref.accuracy, label: `${ref.name} (test) ${percent(ref.accuracy)}` } : undefined,
-      footnote: hasVal(h.valAccuracy) ? trainingGapNote(!!input.hasDropout, input.config?.randomShift ?? 0) : undefined,
+      footnote: hasVal(h.valAccuracy) ? trainingGapNote(!!input.hasDropout, input.config?.randomShift ?? 0, !!input.config?.augment) : undefined,
       series: [
         { label: 'training', values: h.accuracy, color: COLORS.train },
         ...(hasVal(h.valAccuracy) ? [{ label: 'validation', values: h.valAccuracy!, color: COLORS.validation, dashed: true }] : []),

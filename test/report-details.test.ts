@@ -1,4 +1,5 @@
-// The accuracy chart names its reference line in the legend, above the plot, where it can cover no curve.
+// The report: the accuracy chart names its reference line in the legend, above the plot, where it can cover no
+// curve; the hyperparameter table says how a run was trained.
 import { describe, expect, it } from 'vitest';
 import { lineChart } from '../src/report/charts.ts';
 
@@ -20,5 +21,15 @@ describe('the reference line of a line chart', () => {
 
   it('off the axis, it says which way it lies', () => {
     expect(chart(0.5).body).toMatch(/↓ Keras reference 99\.22% \(below this axis\)/);
+  });
+});
+
+describe('the hyperparameter table', () => {
+  it('names the affine augmentation and the learning-rate decay a cnn-bn run used', async () => {
+    const { hyperparameterRows, trainingGapNote } = await import('../src/report/index.ts');
+    const rows = hyperparameterRows({ learningRate: 0.001, lrDecay: 0.9, randomShift: 0, augment: { rotation: 10, zoom: 0.1, shift: 2 } });
+    expect(rows).toContainEqual(['Learning rate', '0.001, multiplied by 0.9 after each epoch']);
+    expect(rows).toContainEqual(['Augmentation', 'random rotations up to ±10°, zooms up to ±10%, shifts up to ±2 pixels, a new map per image and step']);
+    expect(trainingGapNote(true, 0, true)).toMatch(/with dropout and random rotations, zooms and shifts on/);
   });
 });
