@@ -1,26 +1,15 @@
 // Crash-safe saves: a save of model B over model A that fails or crashes at any step leaves a folder
 // that loads as A or as B (A before the commit point, B after), and the next save tidies up.
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from './temp-dirs.ts';
 import { loadModel, Sequential, Dense, Flatten } from '../src/index.ts';
 import { saveModel, type SaveStep } from '../src/model/save.ts';
 
-const created: string[] = [];
-const pending: string[] = [];
-afterEach(() => {
-  for (const dir of pending.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-afterAll(() => expect(created.filter((dir) => existsSync(dir))).toEqual([]));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'engine-model-'));
-  created.push(dir);
-  pending.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 function mlp(seed: number): Sequential {
   return new Sequential([new Flatten({ inputShape: [2, 3, 1] }), new Dense({ units: 4, activation: 'softmax' })], { seed });

@@ -2,12 +2,13 @@
 // renamed into place, and the folder is fsynced after every rename (otherwise a power loss can undo
 // or reorder renames and leave model.json naming weights that never reached the disk). Also a full
 // disk while the weights are written.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import type * as fsPromises from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useTempDirs } from './temp-dirs.ts';
 
 type Op = ['write' | 'fsync' | 'rename' | 'link', string, string?];
 const ops: Op[] = [];
@@ -60,24 +61,14 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 const { writeFileAtomic } = await import('../src/atomic.ts');
 const { loadModel, Sequential, Dense, Flatten } = await import('../src/index.ts');
 
-const created: string[] = [];
-const pending: string[] = [];
+const tempDir = useTempDirs();
 afterEach(() => {
-  for (const dir of pending.splice(0)) rmSync(dir, { recursive: true, force: true });
   ops.length = 0;
   fullDiskAt = null;
   noHardLinks = false;
   failFolderSync = 0;
   folderSyncs = 0;
 });
-afterAll(() => expect(created.filter((dir) => existsSync(dir))).toEqual([]));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'engine-model-'));
-  created.push(dir);
-  pending.push(dir);
-  return dir;
-}
 
 /** The name under which the data now at `name` was written, following renames and links back from op `i`. */
 function writtenAs(log: Op[], name: string, i: number): string {

@@ -3,26 +3,15 @@
 // poisoned weights and malformed manifests are named, and file:// URLs work while other schemes
 // are refused.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useTempDirs } from './temp-dirs.ts';
 import { loadModel, Sequential, Dense, Flatten, Tensor } from '../src/index.ts';
 
-const created: string[] = [];
-const pending: string[] = [];
-afterEach(() => {
-  for (const dir of pending.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-afterAll(() => expect(created.filter((dir) => existsSync(dir))).toEqual([]));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'engine-model-'));
-  created.push(dir);
-  pending.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 function smallMlp(seed: number): Sequential {
   return new Sequential([new Flatten({ inputShape: [2, 3, 1] }), new Dense({ units: 4, activation: 'softmax' })], { seed });
