@@ -299,7 +299,10 @@ export function formatHelp(spec: FlagSpecs, options: HelpOptions): string {
   }
   rows.push(['--help, -h', 'show this help']);
   const width = Math.max(...rows.map(([l]) => l.length));
-  const lines = [`Usage: ${options.usage}`];
+  // Run through the package's command (bin/wasm-mnist-engine.ts sets this), name it instead of `npm run`.
+  const command = process.env.WASM_MNIST_ENGINE_COMMAND;
+  const usage = command ? options.usage.replace(/^npm run \S+ --/, command) : options.usage;
+  const lines = [`Usage: ${usage}`];
   if (options.description) lines.push('', options.description);
   lines.push('', 'Flags:');
   for (const [l, r] of rows) lines.push(`  ${l.padEnd(width)}  ${r}`);
