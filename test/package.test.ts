@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMnistSplit } from '../src/data/mnist.ts';
 import { MNIST_DIR } from './paths.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -142,13 +144,20 @@ describe('the npm package', () => {
       expect(result.maxDifferenceAfterLoad).toBe(0);
     });
 
-    it("runs the package's command: evaluate on the saved model and predict --help", () => {
+    it("runs the package's command: evaluate and predict on the saved model, and --help", async () => {
       const bin = ['--no', NAME];
       const evaluation = run('npx', [...bin, 'evaluate', '--model', modelDir(), '--data-dir', MNIST_DIR, '--limit-test', '500', '--threads', '1'], app, {
         timeout: 60_000,
       });
       const accuracy = Number(/test accuracy: (\d\.\d+)/.exec(evaluation)?.[1]);
       expect(accuracy).toBeGreaterThan(0.8);
+      // The first test digit as a PNG, for predict.
+      const { images, labels } = await loadMnistSplit('test', { dataDir: MNIST_DIR, limit: 1 });
+      const png = new PNG({ width: 28, height: 28 });
+      images.data.forEach((v, i) => png.data.set([Math.round(v * 255), Math.round(v * 255), Math.round(v * 255), 255], i * 4));
+      writeFileSync(join(app, 'digit.png'), PNG.sync.write(png));
+      const prediction = run('npx', [...bin, 'predict', '--model', modelDir(), 'digit.png'], app);
+      expect(prediction).toMatch(new RegExp(`^digit\\.png: ${labels[0]} `, 'm'));
       const help = run('npx', [...bin, 'predict', '--help'], app);
       expect(help).toContain(`Usage: ${NAME} predict --model DIR`);
       expect(() => run('npx', [...bin, 'nonsense'], app)).toThrow(/unknown command "nonsense"/);
