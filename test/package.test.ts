@@ -5,9 +5,9 @@
 // TypeScript consumer against the shipped .d.ts; and bundle the browser entry with esbuild for the
 // browser. Everything happens in temporary folders, removed at the end.
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { PNG } from 'pngjs';
@@ -69,14 +69,17 @@ describe('the npm package', () => {
       'README.md',
       'dist/src/index.js',
       'dist/src/index.d.ts',
-      'dist/src/backend/worker.mjs',
       'dist/build/kernels.wasm',
       'dist/build/kernels-relaxed.wasm',
       'dist/bin/wasm-mnist-engine.js',
     ]) {
       expect(tarballFiles).toContain(file);
     }
-    if (HAS_BROWSER_ENTRY) expect(tarballFiles).toContain('dist/src/browser.js');
+    // Every module of src/ compiled (the .mjs worker scripts too: threads start them by URL).
+    const modules = readdirSync(join(REPO, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|mjs)$/.test(f));
+    const compiled = modules.map((f) => `dist/src/${f.split(sep).join('/').replace(/\.ts$/, '.js')}`);
+    expect(compiled).toContain('dist/src/index.js');
+    expect(compiled.filter((f) => !tarballFiles.includes(f))).toEqual([]);
     const strays = tarballFiles.filter(
       (f) => !['package.json', 'README.md', 'LICENSE'].includes(f) && !/^dist\/(src|bin)\//.test(f) && !/^dist\/build\/[^/]+\.wasm$/.test(f),
     );
@@ -91,6 +94,7 @@ describe('the npm package', () => {
     expect(installed).not.toContain('assemblyscript');
     expect(installed).not.toContain('typescript');
     expect(installed).not.toContain('tsx');
+    for (const tool of ['assemblyscript', 'typescript', 'tsx', 'vitest']) expect(existsSync(join(app, 'node_modules', tool))).toBe(false);
     expect(existsSync(join(app, 'node_modules', NAME, 'dist/build/kernels.wasm'))).toBe(true);
   });
 
