@@ -28,7 +28,7 @@ export function modelFiles(model: Sequential, action = 'save'): ModelFiles {
   const params = model.params();
   params.forEach((param, i) => {
     const bad = firstBadWeight(weights[i].data);
-    if (bad >= 0) throw new Error(`${action}: ${badWeightMessage(model.weightName(param), weights[i].data, bad)}; nothing was written`);
+    if (bad >= 0) throw new Error(`${action}: ${badWeightMessage(model.weightName(param), weights[i].data, bad)}${action === 'save' ? '; nothing was written' : ''}`);
   });
   const bytes = new Uint8Array(weights.reduce((n, w) => n + w.data.byteLength, 0));
   let offset = 0;
