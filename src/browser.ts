@@ -51,6 +51,7 @@ export async function init(options: BrowserInitOptions = {}): Promise<BrowserIni
   if (threads > 1) await prepareWorkers(threads - 1);
   setDefaultThreads(threads);
   const backend = getBackend('wasm', { threads });
+  await backend.pool?.ready();
   return {
     threads: backend.threads,
     simd,

@@ -94,6 +94,7 @@ export class ThreadPool {
   private partialList: number[] = [0];
   private reservedEnd = 0;
   private seq = 0;
+  private started = false;
   private closed = false;
   private lost: string | null = null;
 
@@ -144,9 +145,22 @@ export class ThreadPool {
         });
         this.workers.push(worker);
       }
-      // Every instantiation happens here, before this pool runs any kernel (instantiating re-writes
-      // the module's static data, which a running GEMM must not see change under it).
-      for (let t = 1; t < threads; t++) {
+      // Every instantiation happens before this pool runs any kernel (instantiating re-writes the
+      // module's static data, which a running GEMM must not see change under it). Where threads
+      // get their data only once this thread returns to the event loop (a browser), the caller
+      // awaits ready() instead, and the first dispatch checks.
+      if (!platform().threadsStartAsync) this.waitUntilStarted();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /** Blocks until every worker thread has instantiated the kernels; throws if one could not. */
+  private waitUntilStarted(): void {
+    if (this.started) return;
+    try {
+      for (let t = 1; t < this.threads; t++) {
         const i = t * INTS + READY;
         const started = Date.now();
         while (Atomics.load(this.ctl, i) === 0) {
@@ -156,9 +170,26 @@ export class ThreadPool {
         if (this.ctl[i] !== 1) throw new Error(`kernel thread ${t} could not start: ${this.error(t)}`);
       }
     } catch (error) {
+      this.lost ??= (error as Error).message;
       this.close();
       throw error;
     }
+    this.started = true;
+  }
+
+  /**
+   * Resolves once every worker thread has instantiated the kernels, without blocking the event
+   * loop (which a browser's threads need to receive their data); rejects if one could not start.
+   */
+  async ready(): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (let t = 1; t < this.threads; t++) {
+      while (Atomics.load(this.ctl, t * INTS + READY) === 0 && Date.now() < deadline && !this.lost) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    }
+    if (this.lost && !this.started) throw new Error(`the kernel thread pool is broken: ${this.lost}`);
+    this.waitUntilStarted();
   }
 
   /** Stops the worker threads. Kernels split over this pool keep working, on the calling thread alone. */
@@ -316,6 +347,7 @@ export class ThreadPool {
 
   /** The index of export `name` among the pool's ops; throws if the pool is broken. */
   private op(name: string): number {
+    if (!this.started && !this.lost) this.waitUntilStarted();
     if (this.lost) throw new Error(`the kernel thread pool is broken: ${this.lost}`);
     const index = this.opIndex.get(name);
     if (index === undefined) throw new Error(`ThreadPool: "${name}" is not one of the pool's ops`);

@@ -15,4 +15,7 @@ self.onmessage = (event) => {
     });
   }
 };
-self.postMessage('alive');
+// A message that cannot be received (shared memory in a worker that is not cross-origin isolated)
+// fires messageerror here instead of message: say so, or the pool would wait for nothing.
+self.onmessageerror = () => self.postMessage({ failed: `the kernel thread cannot receive the engine's shared memory (crossOriginIsolated: ${self.crossOriginIsolated})` });
+self.postMessage({ alive: true, crossOriginIsolated: self.crossOriginIsolated });

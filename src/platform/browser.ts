@@ -67,7 +67,9 @@ export async function prepareWorkers(count: number): Promise<void> {
       new Promise((resolve, reject) => {
         const worker = new Worker(new URL('./browser-worker.mjs', import.meta.url), { type: 'module', name: 'engine-kernel-thread' });
         worker.onmessage = (event) => {
-          if (event.data === 'alive') resolve(worker);
+          if (!event.data?.alive) return;
+          if (event.data.crossOriginIsolated) resolve(worker);
+          else reject(new Error('a kernel thread started without cross-origin isolation (its script needs the COOP/COEP headers too)'));
         };
         worker.onerror = (event) => {
           event.preventDefault();
@@ -97,7 +99,9 @@ export const browserPlatform: Platform = {
   startKernelThread(data: KernelThreadData, onLost: (reason: string) => void): KernelThread {
     const worker = idle.pop();
     if (!worker) throw new Error(`no Web Worker is ready for kernel thread ${data.index}: await init({ threads }) with this many threads first`);
-    worker.onmessage = null;
+    worker.onmessage = (event) => {
+      if (event.data?.failed) onLost(`failed: ${event.data.failed}`);
+    };
     worker.onerror = (event) => {
       event.preventDefault();
       onLost(`failed: ${event.message}`);
@@ -105,6 +109,8 @@ export const browserPlatform: Platform = {
     worker.postMessage(data);
     return { terminate: () => worker.terminate() };
   },
+
+  threadsStartAsync: true,
 
   yieldToEventLoop(): Promise<void> {
     // A message round trip, not setTimeout: nested timeouts are clamped to 4 ms.

@@ -62,6 +62,8 @@ export const nodePlatform: Platform = {
     return { terminate: () => void worker.terminate() };
   },
 
+  threadsStartAsync: false,
+
   yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
 
   saveModel: saveModelFolder,

@@ -67,6 +67,12 @@ export interface Platform {
    * exited ("exited (code N)") on its own.
    */
   startKernelThread(data: KernelThreadData, onLost: (reason: string) => void): KernelThread;
+  /**
+   * True where a started thread gets its data only once the starting thread returns to the event
+   * loop (browsers): then a thread pool cannot block until its threads are ready, and whoever
+   * creates one awaits its ready() (the browser entry's init does).
+   */
+  readonly threadsStartAsync: boolean;
   /** Lets timers and messages run (a training loop calls it now and then). */
   yieldToEventLoop(): Promise<void>;
   /** Writes a model folder (Node); a browser has none and says to use toArtifacts(). */
