@@ -41,8 +41,13 @@ export class DrawingPad {
 
   /** Pointer position in canvas pixels (the canvas may be shown at another size). */
   private at(e: PointerEvent): { x: number; y: number } {
-    const r = this.canvas.getBoundingClientRect();
-    return { x: ((e.clientX - r.left) * this.canvas.width) / r.width, y: ((e.clientY - r.top) * this.canvas.height) / r.height };
+    const c = this.canvas;
+    const r = c.getBoundingClientRect();
+    // Inside the border: clientLeft/clientTop are its widths, clientWidth/clientHeight the drawing area.
+    return {
+      x: ((e.clientX - r.left - c.clientLeft) * c.width) / (c.clientWidth || c.width),
+      y: ((e.clientY - r.top - c.clientTop) * c.height) / (c.clientHeight || c.height),
+    };
   }
 
   private down(e: PointerEvent): void {

@@ -18,6 +18,8 @@ export default defineConfig({
   // Relative URLs: the built site works from any folder of a host.
   base: './',
   clearScreen: false,
+  // One page: an unknown path is a 404, not the page again.
+  appType: 'mpa',
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
   worker: { format: 'es' },
