@@ -127,6 +127,8 @@ async function train(request: TrainRequest): Promise<void> {
   });
   const trainSeconds = (performance.now() - trainStart) / 1000;
   const stopped = stopNow();
+  // fit ends a stopped epoch with onEpochEnd too: count only the epochs trained to the end.
+  if (stopped) epochsDone = epoch;
   if (points.length) post({ type: 'progress', epoch, step: steps, steps, imagesPerSecond: NaN, loss: lastBatch.loss, accuracy: lastBatch.accuracy, points });
 
   post({ type: 'status', text: `${stopped ? 'stopped; ' : ''}evaluating on the ${mnist.test.labels.length} test images…` });

@@ -172,7 +172,8 @@ export function lineChart(o: LineChartOptions): Figure {
   const left = Math.ceil(labelWidth) + 44;
   const referenceInLegend = !!o.reference && Number.isFinite(o.reference.value);
   const top = referenceInLegend ? 76 : 58;
-  const right = 24;
+  // A live curve's last point sits at the right edge: room for the value written beside it.
+  const right = sampled ? 52 : 24;
   const bottom = 56;
   const pw = width - left - right;
   const ph = plotHeight - top - bottom;
