@@ -42,6 +42,7 @@ interface BenchEntry {
 const BENCHES: BenchEntry[] = [
   { name: 'gemm', description: 'GEMM kernels: GFLOP/s per shape, form and SIMD build, vs the reference', load: () => import('./gemm.ts') },
   { name: 'training', description: 'MNIST training throughput: mlp and cnn, plain/relaxed SIMD x 1/2 threads (--peers: PyTorch, TF.js)', load: () => import('./training.ts') },
+  { name: 'browser', description: 'The cnn training step in headless Chromium (Worker, 2 threads) against Node, in one run', load: () => import('./browser.ts') },
   { name: 'cores', description: 'Is the second core free? A register-only loop on 1 thread, then on 2 at once', load: () => import('./cores.ts') },
 ];
 

@@ -5,12 +5,12 @@
 // calling one included; see split-kernels.ts and thread-pool.ts) over the same arena. Without the option the count is
 // ENGINE_THREADS if set, else the process default: 1 (tests, library use) unless a program raised
 // it with setDefaultThreads (the CLIs use every core).
-import { availableParallelism } from 'node:os';
 import { Arena, createMemory } from './memory.ts';
 import type { Kernels } from './kernels.ts';
 import { referenceKernels } from './reference/index.ts';
 import { splitKernels, startThreadPool } from './split-kernels.ts';
 import type { ThreadPool } from './thread-pool.ts';
+import { platform } from '../platform/platform.ts';
 import { chooseSimdFlavor, compileKernels, instantiateKernels, wasmKernels, type SimdFlavor } from './wasm.ts';
 
 export type BackendName = 'wasm' | 'reference';
@@ -36,7 +36,7 @@ export interface Backend {
 export interface BackendOptions {
   /**
    * Threads for the WASM kernels, the calling one included: a whole number from 1 to MAX_THREADS,
-   * or 'all' for every core (os.availableParallelism(), at most MAX_THREADS). Default:
+   * or 'all' for every core (the platform's cpuCount(), at most MAX_THREADS). Default:
    * ENGINE_THREADS, else the process default (see setDefaultThreads; 1 unless raised). The
    * reference backend is always single-threaded.
    */
@@ -99,7 +99,7 @@ export function getBackend(name: BackendName = 'wasm', options: BackendOptions =
  * else the process default.
  */
 export function defaultThreads(): number {
-  const env = process.env.ENGINE_THREADS;
+  const env = platform().env('ENGINE_THREADS');
   if (env !== undefined && env.trim() !== '') return parseThreads(env.trim(), 'ENGINE_THREADS');
   return processDefaultThreads;
 }
@@ -125,7 +125,7 @@ function resolveThreads(threads: number | 'all' | undefined): number {
 }
 
 function parseThreads(value: number | string, what: string): number {
-  if (value === 'all') return Math.min(availableParallelism(), MAX_THREADS);
+  if (value === 'all') return Math.min(platform().cpuCount(), MAX_THREADS);
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number >= 1 or "all", got ${JSON.stringify(value)}`);
   if (n > MAX_THREADS) throw new Error(`${what} must be at most ${MAX_THREADS} (the engine's thread limit), got ${n}`);

@@ -3,17 +3,18 @@
 // them, the calling thread computing one share itself. Which kernels split, how and from what size
 // is the policy of split-kernels.ts.
 //
-// Each worker (worker.mjs) instantiates the SAME compiled WebAssembly.Module on the SAME shared
+// Each worker (kernel-thread.mjs, started by the platform: worker_threads in Node, Web Workers in a
+// browser) instantiates the SAME compiled WebAssembly.Module on the SAME shared
 // memory, so a pointer means the same bytes everywhere. Dispatch goes through a small
 // SharedArrayBuffer: per thread a request number, an op (which export to call) and 20 float64
 // arguments. The caller writes them, bumps the request number and Atomics.notify's; the worker
 // (spinning briefly, then in Atomics.wait) calls the export and publishes the request number as
 // done; the caller computes its own share meanwhile, then waits for the others. No postMessage per
 // call: an Atomics round trip costs microseconds, a message tens of them.
-import { Worker } from 'node:worker_threads';
+import { platform, type KernelThread } from '../platform/platform.ts';
 import type { Arena } from './memory.ts';
 
-/** Control block layout, shared with worker.mjs. Each thread's ints fill their own 128-byte lines. */
+/** Control block layout, shared with kernel-thread.mjs. Each thread's ints fill their own 128-byte lines. */
 const INTS = 32; // Int32 per thread
 const REQ = 0; // request number: the caller bumps it (−1 = quit)
 const DONE = 1; // the worker copies the request number here when done
@@ -23,7 +24,7 @@ const READY = 4; // 1 instantiated, 2 failed (message in the error area)
 const ERROR_LEN = 5;
 const RESULT = 6; // the call's return value (an i32 count)
 const MODE = 7; // 0: one call with this thread's arguments; 1: take chunks until none is left (runChunks)
-const ARGS = 20; // float64 arguments per thread (worker.mjs passes this many)
+const ARGS = 20; // float64 arguments per thread (kernel-thread.mjs passes this many)
 /** In thread 0's ints (the caller never reads its own request fields): the shared chunk counter and count. */
 const CHUNK_NEXT = 8;
 const CHUNK_COUNT = 9;
@@ -75,7 +76,7 @@ export class ThreadPool {
   readonly instance: WebAssembly.Instance;
   /** Calls split so far (for tests and profiling). */
   splitCalls = 0;
-  private readonly workers: Worker[] = [];
+  private readonly workers: KernelThread[] = [];
   private readonly ctl: Int32Array;
   private readonly args: Float64Array[] = [];
   private readonly perStart: Float64Array;
@@ -93,6 +94,7 @@ export class ThreadPool {
   private partialList: number[] = [0];
   private reservedEnd = 0;
   private seq = 0;
+  private started = false;
   private closed = false;
   private lost: string | null = null;
 
@@ -135,21 +137,30 @@ export class ThreadPool {
       ERROR_OFFSET: errorOffset, ERROR_BYTES, SPIN_MS: WORKER_SPIN_MS,
       CHUNK_NEXT, CHUNK_COUNT, COEF_OFFSET: coefOffset, BOUNDS_OFFSET: boundsOffset, MAX_CHUNKS: this.maxChunks,
     };
-    const url = new URL('./worker.mjs', import.meta.url);
     try {
       for (let t = 1; t < threads; t++) {
-        // execArgv: [] keeps a tsx parent's loader out of the worker (worker.mjs needs none).
-        const worker = new Worker(url, { workerData: { module, memory, control, ops, index: t, layout }, execArgv: [] });
-        worker.unref(); // an idle pool never keeps the process alive
-        worker.on('error', (error) => (this.lost ??= `kernel thread ${t} failed: ${error.message}`));
-        worker.on('exit', (code) => {
-          if (!this.closed) this.lost ??= `kernel thread ${t} exited (code ${code})`;
+        const data = { module, memory, control, ops, index: t, layout };
+        const worker = platform().startKernelThread(data, (reason) => {
+          if (!this.closed) this.lost ??= `kernel thread ${t} ${reason}`;
         });
         this.workers.push(worker);
       }
-      // Every instantiation happens here, before this pool runs any kernel (instantiating re-writes
-      // the module's static data, which a running GEMM must not see change under it).
-      for (let t = 1; t < threads; t++) {
+      // Every instantiation happens before this pool runs any kernel (instantiating re-writes the
+      // module's static data, which a running GEMM must not see change under it). Where threads
+      // get their data only once this thread returns to the event loop (a browser), the caller
+      // awaits ready() instead, and the first dispatch checks.
+      if (!platform().threadsStartAsync) this.waitUntilStarted();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /** Blocks until every worker thread has instantiated the kernels; throws if one could not. */
+  private waitUntilStarted(): void {
+    if (this.started) return;
+    try {
+      for (let t = 1; t < this.threads; t++) {
         const i = t * INTS + READY;
         const started = Date.now();
         while (Atomics.load(this.ctl, i) === 0) {
@@ -159,9 +170,26 @@ export class ThreadPool {
         if (this.ctl[i] !== 1) throw new Error(`kernel thread ${t} could not start: ${this.error(t)}`);
       }
     } catch (error) {
+      this.lost ??= (error as Error).message;
       this.close();
       throw error;
     }
+    this.started = true;
+  }
+
+  /**
+   * Resolves once every worker thread has instantiated the kernels, without blocking the event
+   * loop (which a browser's threads need to receive their data); rejects if one could not start.
+   */
+  async ready(): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (let t = 1; t < this.threads; t++) {
+      while (Atomics.load(this.ctl, t * INTS + READY) === 0 && Date.now() < deadline && !this.lost) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    }
+    if (this.lost && !this.started) throw new Error(`the kernel thread pool is broken: ${this.lost}`);
+    this.waitUntilStarted();
   }
 
   /** Stops the worker threads. Kernels split over this pool keep working, on the calling thread alone. */
@@ -172,7 +200,7 @@ export class ThreadPool {
       Atomics.store(this.ctl, t * INTS + REQ, -1);
       Atomics.notify(this.ctl, t * INTS + REQ);
     }
-    for (const worker of this.workers) void worker.terminate();
+    for (const worker of this.workers) worker.terminate();
   }
 
   get isClosed(): boolean {
@@ -319,6 +347,7 @@ export class ThreadPool {
 
   /** The index of export `name` among the pool's ops; throws if the pool is broken. */
   private op(name: string): number {
+    if (!this.started && !this.lost) this.waitUntilStarted();
     if (this.lost) throw new Error(`the kernel thread pool is broken: ${this.lost}`);
     const index = this.opIndex.get(name);
     if (index === undefined) throw new Error(`ThreadPool: "${name}" is not one of the pool's ops`);

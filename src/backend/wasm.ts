@@ -3,49 +3,19 @@
 // They are raw-pointer functions over the imported memory, so a call passes a few integers and
 // copies nothing; that is why the engine binds the exports directly instead of using
 // @assemblyscript/loader or asc's generated bindings, whose array helpers copy on every call.
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
 import { KERNEL_NAMES, type Kernels } from './kernels.ts';
+import { platform, type SimdFlavor } from '../platform/platform.ts';
 
-export type SimdFlavor = 'plain' | 'relaxed';
-
-const BUILD_DIR = fileURLToPath(new URL('../../build/', import.meta.url));
-
-let v8FlagsSet = false;
-
-/**
- * Sets V8 flags that must precede compilation: relaxed SIMD (behind a flag on Node 20, and
- * NODE_OPTIONS refuses it) and no Liftoff, so the first epoch does not run in the baseline tier.
- */
-function setV8Flags(): void {
-  if (v8FlagsSet) return;
-  v8FlagsSet = true;
-  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  v8.setFlagsFromString('--no-liftoff');
-}
-
-function readWasm(flavor: SimdFlavor): Uint8Array<ArrayBuffer> {
-  const file = BUILD_DIR + (flavor === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels.wasm');
-  if (!existsSync(file)) {
-    throw new Error(`WASM kernels not built: ${file} is missing (run \`npm run build\`)`);
-  }
-  return new Uint8Array(readFileSync(file));
-}
+export type { SimdFlavor };
 
 /** Whether this runtime can run the relaxed-SIMD build. */
 export function relaxedSimdSupported(): boolean {
-  setV8Flags();
-  try {
-    return WebAssembly.validate(readWasm('relaxed'));
-  } catch {
-    return false;
-  }
+  return platform().relaxedSimdSupported();
 }
 
 /** Picks the SIMD flavor: ENGINE_SIMD=plain|relaxed forces one; otherwise relaxed when it runs. */
 export function chooseSimdFlavor(requested?: SimdFlavor | 'auto'): SimdFlavor {
-  const wanted = requested && requested !== 'auto' ? requested : (process.env.ENGINE_SIMD as SimdFlavor | undefined);
+  const wanted = requested && requested !== 'auto' ? requested : (platform().env('ENGINE_SIMD') as SimdFlavor | undefined);
   if (wanted !== undefined && wanted !== 'plain' && wanted !== 'relaxed') {
     throw new Error(`ENGINE_SIMD must be "plain" or "relaxed", got "${wanted}"`);
   }
@@ -62,9 +32,9 @@ export interface WasmModule {
   heapBase: number;
 }
 
+/** The compiled kernels of one build (read from build/ in Node; fetched by init() in a browser). */
 export function compileKernels(flavor: SimdFlavor): WebAssembly.Module {
-  setV8Flags();
-  return new WebAssembly.Module(readWasm(flavor));
+  return platform().compileKernels(flavor);
 }
 
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): WasmModule {

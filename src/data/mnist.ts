@@ -16,75 +16,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, type FileHandle, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tensor } from '../tensor.ts';
-import { IdxFormatError, type IdxKind, inflateIdx, isGzip, parseIdxImages, parseIdxLabels, readIdxBytes } from './idx.ts';
+import { IdxFormatError, type IdxKind, inflateIdx, isGzip, readIdxBytes } from './idx.ts';
+import { DATASETS, MNIST_FILES, splitFromIdx, type DatasetName, type MnistFileName, type MnistSplit } from './datasets.ts';
 
-/** The IDX file names, the same for every dataset here. */
-export const MNIST_FILES = {
-  trainImages: 'train-images-idx3-ubyte',
-  trainLabels: 'train-labels-idx1-ubyte',
-  testImages: 't10k-images-idx3-ubyte',
-  testLabels: 't10k-labels-idx1-ubyte',
-} as const;
-export type MnistFileName = (typeof MNIST_FILES)[keyof typeof MNIST_FILES];
-
-export type DatasetName = 'mnist' | 'fashion-mnist';
-
-export interface DatasetInfo {
-  /** The name in messages, e.g. 'Fashion-MNIST'. */
-  label: string;
-  /** Class id -> name. */
-  classNames: string[];
-  files: typeof MNIST_FILES;
-  /** SHA-256 of each uncompressed original file. */
-  sha256: Readonly<Record<MnistFileName, string>>;
-  /** Base URLs of the gzip files, tried in order. */
-  mirrors: readonly string[];
-  /** Env variable with a folder holding the files. */
-  dirEnv: string;
-  /** Env variable with mirrors (comma or space separated) replacing `mirrors`. */
-  mirrorsEnv: string;
-  /** [rows, cols] of every image. */
-  imageSize: readonly [number, number];
-}
-
-export const DATASETS: Readonly<Record<DatasetName, DatasetInfo>> = {
-  mnist: {
-    label: 'MNIST',
-    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    files: MNIST_FILES,
-    sha256: {
-      'train-images-idx3-ubyte': 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
-      'train-labels-idx1-ubyte': '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
-      't10k-images-idx3-ubyte': '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
-      't10k-labels-idx1-ubyte': 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
-    },
-    mirrors: ['https://storage.googleapis.com/cvdf-datasets/mnist/', 'https://ossci-datasets.s3.amazonaws.com/mnist/'],
-    dirEnv: 'MNIST_DIR',
-    mirrorsEnv: 'MNIST_MIRRORS',
-    imageSize: [28, 28],
-  },
-  'fashion-mnist': {
-    label: 'Fashion-MNIST',
-    classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
-    files: MNIST_FILES,
-    // Computed from Debian's dataset-fashion-mnist (its .gz files are recompressed, the contents are the originals).
-    sha256: {
-      'train-images-idx3-ubyte': 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
-      'train-labels-idx1-ubyte': 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
-      't10k-images-idx3-ubyte': '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
-      't10k-labels-idx1-ubyte': '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
-    },
-    mirrors: [
-      'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
-      // Plain HTTP only; the checksum still guards the content.
-      'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
-    ],
-    dirEnv: 'FASHION_MNIST_DIR',
-    mirrorsEnv: 'FASHION_MNIST_MIRRORS',
-    imageSize: [28, 28],
-  },
-};
+export { DATASETS, MNIST_FILES, bytesToUnitFloats } from './datasets.ts';
+export type { DatasetInfo, DatasetName, MnistFileName, MnistSplit } from './datasets.ts';
 
 const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 
@@ -146,13 +82,6 @@ export interface LoadMnistOptions {
   expected?: Partial<Record<MnistFileName, string | null>>;
   /** Idle timeout for a download connection, in ms. Default 30 s. */
   timeoutMs?: number;
-}
-
-export interface MnistSplit {
-  /** [N, rows, cols, 1] (28x28 for MNIST), float32 = byte / 255. */
-  images: Tensor;
-  /** Class ids 0-9. */
-  labels: Uint8Array;
 }
 
 export interface MnistData {
@@ -552,19 +481,6 @@ async function verifiedBytes(located: Located, name: MnistFileName, options: Loa
   return bytes;
 }
 
-const BYTE_TO_UNIT = (() => {
-  const t = new Float32Array(256);
-  for (let i = 0; i < 256; i++) t[i] = i / 255;
-  return t;
-})();
-
-/** Bytes 0-255 to float32 in [0, 1] (byte / 255, as the Keras reference does). */
-export function bytesToUnitFloats(bytes: Uint8Array): Float32Array {
-  const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = BYTE_TO_UNIT[bytes[i]];
-  return out;
-}
-
 async function loadSplitFrom(
   located: Located,
   split: 'train' | 'test',
@@ -574,24 +490,9 @@ async function loadSplitFrom(
   const info = DATASETS[datasetOf(options)];
   const imagesName = split === 'train' ? MNIST_FILES.trainImages : MNIST_FILES.testImages;
   const labelsName = split === 'train' ? MNIST_FILES.trainLabels : MNIST_FILES.testLabels;
-  const imagesPath = located.paths.get(imagesName)!;
-  const labelsPath = located.paths.get(labelsName)!;
-  const images = parseIdxImages(await verifiedBytes(located, imagesName, options), imagesPath, { limit });
-  const [rows, cols] = info.imageSize;
-  if (images.rows !== rows || images.cols !== cols) {
-    throw new IdxFormatError(imagesPath, `images are ${images.rows}x${images.cols}, ${info.label} images are ${rows}x${cols}`);
-  }
-  const labels = parseIdxLabels(await verifiedBytes(located, labelsName, options), labelsPath, {
-    limit,
-    classes: info.classNames.length,
-  });
-  if (images.count !== labels.count) {
-    throw new Error(`${imagesPath} has ${images.count} images but ${labelsPath} has ${labels.count} labels`);
-  }
-  return {
-    images: new Tensor(bytesToUnitFloats(images.pixels), [images.count, images.rows, images.cols, 1]),
-    labels: Uint8Array.from(labels.labels),
-  };
+  const images = { bytes: await verifiedBytes(located, imagesName, options), name: located.paths.get(imagesName)! };
+  const labels = { bytes: await verifiedBytes(located, labelsName, options), name: located.paths.get(labelsName)! };
+  return splitFromIdx(info, images, labels, limit);
 }
 
 /** With `verify: false`, says once per load that the files are taken on trust. */

@@ -5,21 +5,8 @@
 import { constants } from 'node:fs';
 import { open, realpath, lstat, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { MAX_MODEL_JSON_BYTES, MAX_WEIGHT_BYTES } from './model-format.ts';
-
-export interface ManifestEntry {
-  name: string;
-  shape: number[];
-  /** Number of float32 values. */
-  size: number;
-}
-
-export interface ManifestGroup {
-  paths: string[];
-  weights: ManifestEntry[];
-}
-
-type Fail = (problem: string) => Error;
+import { MAX_MODEL_JSON_BYTES } from './model-format.ts';
+import type { Fail, ManifestGroup } from './artifacts.ts';
 
 /** model.json's text, refusing anything but a regular file of at most MAX_MODEL_JSON_BYTES. */
 export async function readModelJson(modelPath: string): Promise<string> {
@@ -34,37 +21,6 @@ export async function readModelJson(modelPath: string): Promise<string> {
   } finally {
     await opened.handle.close();
   }
-}
-
-/** Checks the manifest's form: float32 weights with positive integer shapes, of a total size the engine can hold. */
-export function parseManifest(raw: unknown, fail: Fail): ManifestGroup[] {
-  if (!Array.isArray(raw)) throw fail('has no weightsManifest');
-  let total = 0;
-  return raw.map((group: { paths?: unknown; weights?: unknown }, g) => {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights)) throw fail(`weightsManifest[${g}] needs "paths" and "weights" lists`);
-    const paths = group.paths.map((path) => {
-      if (typeof path !== 'string' || path === '') throw fail(`weightsManifest[${g}] has the path ${JSON.stringify(path)}, not a file name`);
-      return path;
-    });
-    if (paths.length === 0 && group.weights.length > 0) throw fail(`weightsManifest[${g}] lists weights but no file paths`);
-    const weights = group.weights.map((entry: { name?: unknown; shape?: unknown; dtype?: unknown; quantization?: unknown }, i) => {
-      const name = entry?.name;
-      if (typeof name !== 'string' || name === '') throw fail(`weightsManifest[${g}].weights[${i}] has no name`);
-      if (entry.dtype !== 'float32') throw fail(`weight "${name}" has dtype ${JSON.stringify(entry.dtype)}; only float32 is supported`);
-      if (entry.quantization != null) throw fail(`weight "${name}" is quantized; only plain float32 weights are supported`);
-      const shape = entry.shape;
-      if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-        throw fail(`weight "${name}" has the shape ${JSON.stringify(shape)}; a shape is a list of positive integers`);
-      }
-      const size = shape.reduce((n: number, d: number) => n * d, 1);
-      total += size * 4;
-      if (total > MAX_WEIGHT_BYTES) {
-        throw fail(`weight "${name}" brings the weights past ${MAX_WEIGHT_BYTES / 2 ** 30} GiB, more than the engine can hold`);
-      }
-      return { name, shape: shape as number[], size };
-    });
-    return { paths, weights };
-  });
 }
 
 /**

@@ -1,8 +1,6 @@
 // What the save and load sides of the model files share: file names, limits, the check on weight
-// values, and how a location names a folder. Nothing here imports the model, so either side can
-// use it without an import cycle.
-import { fileURLToPath } from 'node:url';
-
+// values. Nothing here imports the model, so either side can use it without an import cycle; and
+// nothing here touches files (how a location names a folder is the Node platform's: node-files.ts).
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
@@ -26,25 +24,4 @@ export function firstBadWeight(data: Float32Array): number {
 
 export function badWeightMessage(name: string, data: Float32Array, index: number): string {
   return `weight "${name}" has the value ${data[index]} at index ${index} (weights must be finite, within ±${MAX_ABS_WEIGHT})`;
-}
-
-const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
-
-/**
- * The folder a model location names: a path, or a file:// URL as TensorFlow.js writes them. Other
- * schemes (http://, indexeddb://) belong to TF.js's browser handlers, which this engine has not.
- */
-export function modelFolder(location: string | URL, action: string): string {
-  const text = location instanceof URL ? location.href : location;
-  if (typeof text !== 'string') throw new Error(`${action}: the model location must be a folder path, got ${typeof location}`);
-  const scheme = URL_SCHEME.exec(text)?.[1];
-  if (scheme === undefined) return text;
-  if (scheme.toLowerCase() !== 'file') {
-    throw new Error(`${action}: "${text}" uses the ${scheme}:// scheme; only folder paths and file:// URLs are supported`);
-  }
-  try {
-    return fileURLToPath(text);
-  } catch (error) {
-    throw new Error(`${action}: "${text}" is not a usable file:// URL (${(error as Error).message})`);
-  }
 }

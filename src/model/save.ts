@@ -1,51 +1,34 @@
-// Saving a model as TensorFlow.js Layers files (model.json + weights.bin), crash-safe: at every
-// instant the folder loads as the old model or the new one, never model.json beside the other
-// model's weights. model.json is the commit point; the steps (each file fsynced before its rename,
-// the folder fsynced after every rename, so the disk sees them in this order):
-//   1. the new weights go to a fresh weights.<tag>.bin (the old weights.bin is still in use);
-//   2. model.json is replaced by one naming weights.<tag>.bin: the new model is saved;
-//   3. weights.bin is replaced by a hard link to (or a copy of) weights.<tag>.bin;
-//   4. model.json is replaced by one naming weights.bin, the form TF.js and users expect;
-//   5. weights.<tag>.bin and the leftovers of earlier crashed saves are removed.
+// A model as the bytes of TensorFlow.js Layers files (model.json + weights.bin): what `save` writes
+// to a folder (through the platform: src/platform/node-files.ts does it crash-safe) and what
+// `toArtifacts()` hands a browser. No file access here, so a browser can use it.
 // Only type imports from sequential.ts: it imports this module.
 import { trainingConfigOf } from './training-config.ts';
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { syncFolder, writeFileDurable } from '../atomic.ts';
 import type { Sequential } from './sequential.ts';
-import { MODEL_JSON, WEIGHTS_BIN, badWeightMessage, firstBadWeight, modelFolder } from './model-format.ts';
+import { WEIGHTS_BIN, badWeightMessage, firstBadWeight } from './model-format.ts';
+import { platform, type ModelFiles, type SaveOptions, type SaveStep } from '../platform/platform.ts';
+
+export type { ModelFiles, SaveOptions, SaveStep };
 
 const GENERATED_BY = 'wasm-mnist-engine (TensorFlow.js Layers format)';
 
-/** The files a save creates besides model.json and weights.bin, each carrying its save's tag. */
-const LEFTOVER = /^(?:weights\.[0-9a-f]{16}\.bin(?:\.tmp)?|(?:weights\.bin|model\.json)\.[0-9a-f]{16}\.tmp)$/;
-
-export type SaveStep =
-  | 'write new weights'
-  | 'rename new weights'
-  | 'write model.json naming the new weights'
-  | 'commit model.json naming the new weights'
-  | 'link weights.bin'
-  | 'rename weights.bin'
-  | 'write final model.json'
-  | 'rename final model.json'
-  | 'remove leftovers';
-
-export interface SaveOptions {
-  /** For tests: runs before each step; throwing there stands for a crash at that instant. */
-  beforeStep?: (step: SaveStep) => void | Promise<void>;
+/** A model's two files in memory: model.json's text and weights.bin's bytes. */
+export interface ModelArtifacts {
+  /** model.json (TF.js Layers format), naming weights.bin. */
+  modelJson: string;
+  /** weights.bin: every weight as little-endian float32, in manifest order. */
+  weights: Uint8Array;
 }
 
-/** Writes `model` to the folder `location` (a path or a file:// URL) as model.json + weights.bin. */
-export async function saveModel(model: Sequential, location: string | URL, options: SaveOptions = {}): Promise<void> {
-  const dir = modelFolder(location, 'save');
+/**
+ * The model's files, checked: a weight that is NaN, infinite or absurdly large is an error naming
+ * it (`action` starts the message), and nothing is written.
+ */
+export function modelFiles(model: Sequential, action = 'save'): ModelFiles {
   const weights = model.getWeights();
   const params = model.params();
   params.forEach((param, i) => {
     const bad = firstBadWeight(weights[i].data);
-    if (bad >= 0) throw new Error(`save: ${badWeightMessage(model.weightName(param), weights[i].data, bad)}; nothing was written`);
+    if (bad >= 0) throw new Error(`${action}: ${badWeightMessage(model.weightName(param), weights[i].data, bad)}${action === 'save' ? '; nothing was written' : ''}`);
   });
   const bytes = new Uint8Array(weights.reduce((n, w) => n + w.data.byteLength, 0));
   let offset = 0;
@@ -53,90 +36,18 @@ export async function saveModel(model: Sequential, location: string | URL, optio
     bytes.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
     offset += w.data.byteLength;
   }
-
-  const tag = randomBytes(8).toString('hex');
-  const staged = `weights.${tag}.bin`;
-  const path = (name: string) => join(dir, name);
-  const step = async (name: SaveStep) => options.beforeStep?.(name);
-  // 'old' until model.json names the new weights, 'staged' while it names weights.<tag>.bin.
-  let state: 'old' | 'staged' | 'new' = 'old';
-  try {
-    await mkdir(dir, { recursive: true });
-    await refuseFolders(dir);
-    await step('write new weights');
-    await writeFileDurable(path(`${staged}.tmp`), bytes);
-    await step('rename new weights');
-    await rename(path(`${staged}.tmp`), path(staged));
-    await syncFolder(dir);
-    await step('write model.json naming the new weights');
-    await writeFileDurable(path(`${MODEL_JSON}.${tag}.tmp`), modelJson(model, staged));
-    await step('commit model.json naming the new weights');
-    await rename(path(`${MODEL_JSON}.${tag}.tmp`), path(MODEL_JSON));
-    state = 'staged';
-    await syncFolder(dir);
-    await step('link weights.bin');
-    await linkOrCopy(path(staged), path(`${WEIGHTS_BIN}.${tag}.tmp`));
-    await step('rename weights.bin');
-    await rename(path(`${WEIGHTS_BIN}.${tag}.tmp`), path(WEIGHTS_BIN));
-    await syncFolder(dir);
-    await step('write final model.json');
-    await writeFileDurable(path(`${MODEL_JSON}.${tag}.tmp`), modelJson(model, WEIGHTS_BIN));
-    await step('rename final model.json');
-    await rename(path(`${MODEL_JSON}.${tag}.tmp`), path(MODEL_JSON));
-    state = 'new';
-    await syncFolder(dir);
-    await step('remove leftovers');
-    await removeLeftovers(dir);
-  } catch (error) {
-    // Remove what this save wrote, except the weights model.json now names.
-    const keep = state === 'staged' ? staged : null;
-    for (const name of [`${staged}.tmp`, staged, `${MODEL_JSON}.${tag}.tmp`, `${WEIGHTS_BIN}.${tag}.tmp`]) {
-      if (name !== keep) await rm(path(name), { force: true }).catch(() => {});
-    }
-    const outcome = {
-      old: 'the model saved there before, if any, is unchanged',
-      staged: `the new model is saved, as ${MODEL_JSON} + ${staged}`,
-      new: 'the new model is saved',
-    }[state];
-    throw new Error(`cannot save the model to ${dir}: ${(error as Error).message}; ${outcome}`, { cause: error });
-  }
+  return { modelJson: (weightsPath: string) => modelJson(model, weightsPath), weights: bytes };
 }
 
-/**
- * Renames cannot replace a folder, so a folder named model.json or weights.bin would stop the
- * save midway; refuse before writing anything.
- */
-async function refuseFolders(dir: string): Promise<void> {
-  for (const name of [MODEL_JSON, WEIGHTS_BIN]) {
-    const stats = await lstat(join(dir, name)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null;
-      throw error;
-    });
-    if (stats?.isDirectory()) throw new Error(`${join(dir, name)} is a folder, where the model's ${name} file belongs`);
-  }
+/** The bytes `save` writes, as model.json's text and weights.bin's bytes. */
+export function modelArtifacts(model: Sequential): ModelArtifacts {
+  const files = modelFiles(model, 'toArtifacts');
+  return { modelJson: files.modelJson(WEIGHTS_BIN), weights: files.weights };
 }
 
-/** A second name for the staged weights; a copy (flushed) where the file system has no hard links. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch {
-    await copyFile(from, to, constants.COPYFILE_EXCL);
-    const copy = await open(to, 'r+');
-    try {
-      await copy.sync();
-    } finally {
-      await copy.close();
-    }
-  }
-}
-
-/** Removes this save's weights.<tag>.bin and anything earlier saves left by crashing midway. */
-async function removeLeftovers(dir: string): Promise<void> {
-  for (const name of await readdir(dir)) {
-    if (LEFTOVER.test(name)) await rm(join(dir, name), { force: true });
-  }
-  await syncFolder(dir);
+/** Writes `model` to the folder `location` (a path or a file:// URL) as model.json + weights.bin. */
+export async function saveModel(model: Sequential, location: string | URL, options: SaveOptions = {}): Promise<void> {
+  await platform().saveModel(location, modelFiles(model), options);
 }
 
 function modelJson(model: Sequential, weightsPath: string): string {

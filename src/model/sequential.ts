@@ -27,7 +27,8 @@ import { ProgressBar, type ProgressStream } from '../progress.ts';
 import { checkMetrics, epochLogKeys, scoreBatch, type MetricName } from './metrics-fit.ts';
 import { checkOptions } from '../options.ts';
 import { formatSummary } from './summary.ts';
-import { saveModel } from './save.ts';
+import { modelArtifacts, saveModel, type ModelArtifacts } from './save.ts';
+import { platform } from '../platform/platform.ts';
 
 /**
  * What fit, evaluate and trainOnBatch take as y, as the loss needs: class indices (an array, or a
@@ -426,7 +427,7 @@ export class Sequential {
           // Let signal handlers and timers run now and then, so Ctrl-C can set stopTraining between
           // batches (every batch would cost the MLP ~10% of its step).
           if (performance.now() - lastYield > YIELD_EVERY_MS) {
-            await new Promise((resolve) => setImmediate(resolve));
+            await platform().yieldToEventLoop();
             lastYield = performance.now();
           }
         }
@@ -557,6 +558,14 @@ export class Sequential {
 
   async save(dir: string): Promise<void> {
     await saveModel(this, dir);
+  }
+
+  /**
+   * The model as the bytes `save` writes: model.json's text (naming weights.bin) and weights.bin.
+   * Load them back with modelFromArtifacts (in Node too), or offer them as downloads in a browser.
+   */
+  toArtifacts(): ModelArtifacts {
+    return modelArtifacts(this);
   }
 
   // ---- the training step ----
