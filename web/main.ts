@@ -45,6 +45,9 @@ const ui = {
 const params = new URLSearchParams(location.search);
 /** ?limit=N trains on the first N training images only (quick demos and automation). */
 const limitTrain = params.has('limit') ? Math.max(1, Number(params.get('limit'))) : undefined;
+/** ?threads=N trains on N threads (default: one per core, when the page is cross-origin isolated). */
+const threadsParam = Number(params.get('threads'));
+const threads = Number.isInteger(threadsParam) && threadsParam >= 1 ? threadsParam : 'all';
 
 const trainWorker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module', name: 'train' });
 const predictWorker = new Worker(new URL('./predict-worker.ts', import.meta.url), { type: 'module', name: 'predict' });
@@ -62,7 +65,7 @@ const setStatus = (text: string, kind: 'info' | 'done' | 'error' = 'info') => {
 
 let engineReady = false;
 ui.isolationNote.hidden = self.crossOriginIsolated === true;
-toTrain({ type: 'init' });
+toTrain({ type: 'init', threads });
 toPredict({ type: 'init' });
 
 // ---------------------------------------------------------------------------

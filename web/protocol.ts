@@ -25,7 +25,7 @@ export interface TrainRequest {
   seed?: number;
 }
 
-export type ToTrainWorker = { type: 'init' } | TrainRequest | { type: 'stop' };
+export type ToTrainWorker = { type: 'init'; threads: number | 'all' } | TrainRequest | { type: 'stop' };
 
 export interface LivePoint {
   loss: number;

@@ -165,7 +165,7 @@ self.onmessage = (event: MessageEvent<ToTrainWorker>) => {
     return;
   }
   if (message.type === 'init') {
-    const starting = init({ threads: 'all' });
+    const starting = init({ threads: message.threads });
     ready = starting;
     starting.then(
       ({ threads, simd }) => post({ type: 'ready', threads, simd, isolated: self.crossOriginIsolated === true }),
