@@ -79,7 +79,7 @@ describe.skipIf(!MNIST_DIR)('npm run playground', () => {
   afterAll(async () => served?.server.close());
 
   it('serves the page with the cross-origin isolation headers and the MNIST folder under /mnist/', async () => {
-    served = await startPlayground({ port: 0, strictPort: false, dataDir: MNIST_DIR, quiet: true });
+    served = await startPlayground({ port: 0, dataDir: MNIST_DIR, quiet: true, hmr: false });
     const page = await fetch(served.url);
     expect(page.status).toBe(200);
     expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');

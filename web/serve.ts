@@ -4,6 +4,7 @@
 // else data/mnist, downloaded there if missing) under /mnist/, and prints the URL.
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
@@ -50,17 +51,39 @@ export interface PlaygroundServer {
   dataDir: string;
 }
 
+/** A port nobody listens on now. */
+async function freePort(host: string): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, host, resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+export interface PlaygroundOptions {
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** The MNIST folder (default: MNIST_DIR, else data/mnist, downloaded there if missing). */
+  dataDir?: string;
+  quiet?: boolean;
+  /** Vite's live reload of the page when web/ changes (default true; the tests turn it off). */
+  hmr?: boolean;
+}
+
 /** Starts the playground's dev server (also used by the browser tests). */
-export async function startPlayground(options: { port?: number; host?: string; dataDir?: string; quiet?: boolean; strictPort?: boolean }): Promise<PlaygroundServer> {
+export async function startPlayground(options: PlaygroundOptions = {}): Promise<PlaygroundServer> {
   const located = await ensureMnistFiles({ dataDir: options.dataDir, optionName: '--data-dir' });
+  const host = options.host ?? 'localhost';
+  const port = options.port === 0 ? await freePort(host) : (options.port ?? 8080);
   const server = await createServer({
     configFile: fileURLToPath(new URL('./vite.config.ts', import.meta.url)),
     logLevel: options.quiet ? 'silent' : 'info',
-    server: { port: options.port ?? 8080, host: options.host ?? 'localhost', strictPort: options.strictPort ?? true },
+    server: { port, host, strictPort: true, hmr: options.hmr ?? true },
     plugins: [mnistFolder(located.dir)],
   });
   await server.listen();
-  const url = server.resolvedUrls?.local[0] ?? `http://${options.host ?? 'localhost'}:${options.port ?? 8080}/`;
+  const url = server.resolvedUrls?.local[0] ?? `http://${host}:${port}/`;
   return { server, url, dataDir: located.dir };
 }
 
