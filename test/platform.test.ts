@@ -6,7 +6,7 @@ import { dirname, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { useTempDirs } from './temp-dirs.ts';
-import { Adam, Conv2D, Dense, Flatten, MaxPooling2D, Sequential, Tensor, loadModel, modelFromArtifacts, platform } from '../src/index.ts';
+import { Adam, Conv2D, Dense, Flatten, MaxPooling2D, Sequential, Tensor, init, loadModel, modelFromArtifacts, platform, setDefaultThreads } from '../src/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const NODE_BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -95,6 +95,22 @@ describe('the platform seam', () => {
 
   it('Node programs get the Node platform without going through an entry', () => {
     expect(platform().name).toBe('node');
+  });
+
+  it("Node's init compiles the kernels and says what runs (code can be shared with the browser entry)", async () => {
+    try {
+      const info = await init({ threads: 1 });
+      expect(info).toEqual({ threads: 1, simd: platform().relaxedSimdSupported() ? 'relaxed' : 'plain' });
+      expect(new Sequential([new Dense({ units: 2, inputShape: [3] })]).backend.threads).toBe(1);
+    } finally {
+      setDefaultThreads(1);
+    }
+  });
+
+  it('a browser-style save says what to use instead, before touching anything', async () => {
+    const { browserPlatform } = await import('../src/platform/browser.ts');
+    await expect(browserPlatform.saveModel('models/x', { modelJson: () => '', weights: new Uint8Array() }, {})).rejects.toThrow(/use model\.toArtifacts\(\)/);
+    expect(() => browserPlatform.compileKernels('plain')).toThrow(/await init\(\) before building a model/);
   });
 });
 

@@ -159,6 +159,12 @@ export class ThreadPool {
   /** Blocks until every worker thread has instantiated the kernels; throws if one could not. */
   private waitUntilStarted(): void {
     if (this.started) return;
+    for (let t = 1; t < this.threads && platform().threadsStartAsync; t++) {
+      if (Atomics.load(this.ctl, t * INTS + READY) === 0) {
+        // Blocking would wait for nothing: the thread gets its data only after this call returns.
+        throw new Error(`kernel thread ${t} has not started yet: await the pool's ready() (init({ threads }) does) before its first kernel call`);
+      }
+    }
     try {
       for (let t = 1; t < this.threads; t++) {
         const i = t * INTS + READY;
