@@ -1,6 +1,14 @@
 // The models `npm run train` knows: the reference Keras MLP, the Keras MNIST convnet and a deeper
 // convnet with batch normalization, with their training defaults and published reference on each dataset.
-import { Sequential, Flatten, Dense, Conv2D, MaxPooling2D, Dropout, BatchNormalization, ReLU } from '../index.ts';
+// The layers' own modules, not the Node entry (../index.ts): the browser playground builds these presets too.
+import { Sequential } from '../model/sequential.ts';
+import { Dense } from '../layers/dense.ts';
+import { Conv2D } from '../layers/conv2d.ts';
+import { MaxPooling2D } from '../layers/pooling.ts';
+import { Flatten } from '../layers/flatten.ts';
+import { Dropout } from '../layers/dropout.ts';
+import { BatchNormalization } from '../layers/batch-normalization.ts';
+import { ReLU } from '../layers/activations.ts';
 import type { DatasetName } from '../data/mnist.ts';
 import type { AugmentOptions } from '../model/sequential.ts';
 

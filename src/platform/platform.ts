@@ -102,7 +102,8 @@ function runningInNode(): boolean {
 if (runningInNode()) {
   // node.ts or node.js, whichever this module is (the sources run as .ts, the package as .js).
   const extension = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? '.js';
-  const url = new URL(`./node${extension}`, import.meta.url).href;
+  // @vite-ignore: else Vite globs ./node* and ships the Node platform's sources as assets of a browser build.
+  const url = new URL(/* @vite-ignore */ `./node${extension}`, import.meta.url).href;
   try {
     const { nodePlatform } = (await import(/* @vite-ignore */ url)) as { nodePlatform: Platform };
     current ??= nodePlatform;

@@ -2,7 +2,7 @@
  * Charts for the training report, as SVG `Figure`s: per-epoch line charts,
  * the confusion-matrix heat map and the accuracy-versus-reference bars.
  */
-import { COLORS, el, esc, text, textWidth, type Figure } from './svg.ts';
+import { COLORS, el, esc, num, text, textWidth, type Figure } from './svg.ts';
 
 // ---------------------------------------------------------------------------
 // Scales and ticks
@@ -74,7 +74,10 @@ export const percent = (v: number, digits = 2): string => (Number.isFinite(v) ? 
 
 export interface Series {
   label: string;
-  /** One value per epoch (index 0 = epoch 1); non-finite values leave a gap. */
+  /**
+   * One value per epoch (index 0 = epoch 1), or `pointsPerEpoch` values per epoch for a live
+   * curve; non-finite values leave a gap.
+   */
   values: readonly number[];
   color: string;
   dashed?: boolean;
@@ -101,6 +104,13 @@ export interface LineChartOptions {
   footnote?: string;
   width?: number;
   height?: number;
+  /**
+   * Values per epoch: 1 (default) for per-epoch charts; more for a curve sampled within epochs
+   * (the playground's live loss), value i then sits at epoch (i + 1) / pointsPerEpoch.
+   */
+  pointsPerEpoch?: number;
+  /** The x axis spans this many epochs even before the values reach them (a run in progress). */
+  epochs?: number;
 }
 
 /** Splits `s` into lines no wider than `width` at `fontSize`. */
@@ -127,7 +137,12 @@ export function lineChart(o: LineChartOptions): Figure {
   const plotHeight = o.height ?? 340;
   const height = plotHeight + (footLines.length ? footLines.length * 15 + 8 : 0);
   const series = o.series.filter((s) => s.values.length > 0);
-  const n = Math.max(1, ...series.map((s) => s.values.length));
+  const perEpoch = Math.max(1, o.pointsPerEpoch ?? 1);
+  const sampled = perEpoch > 1;
+  const points = Math.max(1, ...series.map((s) => s.values.length));
+  // Epochs on the x axis; value i sits at epoch xOf(i).
+  const n = Math.max(o.epochs ?? 1, Math.ceil(points / perEpoch));
+  const xOf = (i: number) => (i + 1) / perEpoch;
 
   // y domain from the finite data only (a reference line outside it is named, not drawn), padded,
   // then rounded out to ticks.
@@ -157,12 +172,13 @@ export function lineChart(o: LineChartOptions): Figure {
   const left = Math.ceil(labelWidth) + 44;
   const referenceInLegend = !!o.reference && Number.isFinite(o.reference.value);
   const top = referenceInLegend ? 76 : 58;
-  const right = 24;
+  // A live curve's last point sits at the right edge: room for the value written beside it.
+  const right = sampled ? 52 : 24;
   const bottom = 56;
   const pw = width - left - right;
   const ph = plotHeight - top - bottom;
-  const xPad = n === 1 ? 0.75 : Math.max(0.3, (n - 1) * 0.04);
-  const sx = linear(1 - xPad, n + xPad, left, left + pw);
+  const xPad = sampled ? n * 0.02 : n === 1 ? 0.75 : Math.max(0.3, (n - 1) * 0.04);
+  const sx = linear((sampled ? 0 : 1) - xPad, n + xPad, left, left + pw);
   const sy = linear(y0, y1, top + ph, top);
 
   const parts: string[] = [];
@@ -175,7 +191,7 @@ export function lineChart(o: LineChartOptions): Figure {
     parts.push(text(left - 8, y + 4, yLabels[i], { 'font-size': tickFont, 'text-anchor': 'end', fill: COLORS.muted }));
   });
   // x ticks.
-  for (const t of epochTicks(n)) {
+  for (const t of sampled ? [0, ...epochTicks(n)] : epochTicks(n)) {
     const x = sx(t);
     parts.push(el('line', { x1: x, x2: x, y1: top + ph, y2: top + ph + 5, stroke: COLORS.axis, 'stroke-width': 1 }));
     parts.push(text(x, top + ph + 19, String(t), { 'font-size': tickFont, 'text-anchor': 'middle', fill: COLORS.muted }));
@@ -199,7 +215,7 @@ export function lineChart(o: LineChartOptions): Figure {
   }
 
   // Series: polyline segments between finite points, then markers.
-  const showMarkers = n <= 40;
+  const showMarkers = !sampled && n <= 40;
   const pointLabels: { x: number; y: number; label: string; color: string }[] = [];
   for (const s of series) {
     let run: string[] = [];
@@ -221,7 +237,7 @@ export function lineChart(o: LineChartOptions): Figure {
       run = [];
     };
     s.values.forEach((v, i) => {
-      if (Number.isFinite(v)) run.push(`${sx(i + 1).toFixed(2)},${sy(v).toFixed(2)}`);
+      if (Number.isFinite(v)) run.push(`${sx(xOf(i)).toFixed(2)},${sy(v).toFixed(2)}`);
       else flush();
     });
     flush();
@@ -233,12 +249,12 @@ export function lineChart(o: LineChartOptions): Figure {
       parts.push(
         el(
           'circle',
-          { cx: sx(i + 1), cy: sy(v), r: 3.6, fill: s.color, stroke: '#fff', 'stroke-width': 1.2, class: 'series-point' },
-          el('title', {}, esc(`${s.label}, epoch ${i + 1}: ${fmtV(v)}`)),
+          { cx: sx(xOf(i)), cy: sy(v), r: 3.6, fill: s.color, stroke: '#fff', 'stroke-width': 1.2, class: 'series-point' },
+          el('title', {}, esc(`${s.label}, epoch ${num(xOf(i))}: ${fmtV(v)}`)),
         ),
       );
       // A lone point (e.g. after one epoch) gets its value written next to it.
-      if (isolated) pointLabels.push({ x: sx(i + 1) + 9, y: sy(v) + 4, label: fmtV(v), color: s.color });
+      if (isolated) pointLabels.push({ x: sx(xOf(i)) + 9, y: sy(v) + 4, label: fmtV(v), color: s.color });
     });
   }
 
