@@ -9,6 +9,7 @@ export * from './activations';
 export * from './normalization';
 export * from './average-pooling';
 export * from './augment';
+export * from './winograd';
 
 export function heapBase(): usize {
   return __heap_base;

@@ -28,6 +28,9 @@
 //   im2col, sparseCol2im, conv2dC1PoolForward
 //                               chunks of images from the shared counter (runChunks), the fused conv
 //                               each worker's scratch in its partial buffer: bit-identical.
+//   winogradInput, winogradInputGrad, winogradOutput, winogradOutputGrad
+//                               chunks of images from the shared counter (runChunks): each image's
+//                               tiles are its own rows of the 16 matrices, so bit-identical.
 //   col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x
@@ -61,6 +64,7 @@ export const SPLIT_OPS = [
   'gemmStridedAt', 'sparseRowsAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
   'im2col', 'col2im', 'sparseCol2imImages', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'axpy', 'sgdUpdate', 'adamUpdate',
+  'winogradInput', 'winogradInputGrad', 'winogradOutput', 'winogradOutputGrad',
 ] as const;
 /** gemmStridedAt's form codes: C = A·B, A·Bᵀ, Aᵀ·B. */
 const FORM_NN = 0;
@@ -306,6 +310,30 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
       if (!chunks) return one.im2col(x, cols, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
       // im2col(x + start·image, cols + start·(its rows), length, ...)
       pool.runChunks('im2col', chunks, () => [x, cols, 0, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW], [h * w * c * F, outH * outW * row * F], [0, 0, 1]);
+    },
+    winogradInput: (x, v, batch, h, w, c, tilesH, tilesW, stride) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * c);
+      if (!chunks) return one.winogradInput(x, v, batch, h, w, c, tilesH, tilesW, stride);
+      pool.runChunks('winogradInput', chunks, () => [x, v, 0, h, w, c, tilesH, tilesW, stride], [h * w * c * F, tiles * c * F], [0, 0, 1]);
+    },
+    winogradInputGrad: (dv, dx, batch, h, w, c, tilesH, tilesW, stride) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * c);
+      if (!chunks) return one.winogradInputGrad(dv, dx, batch, h, w, c, tilesH, tilesW, stride);
+      pool.runChunks('winogradInputGrad', chunks, () => [dv, dx, 0, h, w, c, tilesH, tilesW, stride], [tiles * c * F, h * w * c * F], [0, 0, 1]);
+    },
+    winogradOutput: (m, y, bias, batch, outH, outW, f, tilesH, tilesW, stride, hasBias) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * f);
+      if (!chunks) return one.winogradOutput(m, y, bias, batch, outH, outW, f, tilesH, tilesW, stride, hasBias);
+      pool.runChunks('winogradOutput', chunks, () => [m, y, bias, 0, outH, outW, f, tilesH, tilesW, stride, hasBias], [tiles * f * F, outH * outW * f * F], [0, 0, 0, 1]);
+    },
+    winogradOutputGrad: (dy, m, batch, outH, outW, f, tilesH, tilesW, stride) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * f);
+      if (!chunks) return one.winogradOutputGrad(dy, m, batch, outH, outW, f, tilesH, tilesW, stride);
+      pool.runChunks('winogradOutputGrad', chunks, () => [dy, m, 0, outH, outW, f, tilesH, tilesW, stride], [outH * outW * f * F, tiles * f * F], [0, 0, 1]);
     },
     col2im: (cols, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
       const row = kh * kw * c;
