@@ -232,6 +232,20 @@ export interface Kernels {
   /** The adjoint of winogradKernel: dK[·, ·, ci, f] = Gᵀ dU[·, ci, f] G (overwritten), dK [3, 3, c, f]. */
   winogradKernelGrad(du: number, dK: number, c: number, f: number): void;
 
+  // ---- BatchNormalization → ReLU, fused (src/fast/batch-norm-relu.ts): x[rows, cols], a channel per column ----
+  /**
+   * Per-channel sums into f64 (8-byte aligned, overwritten), by mode: 0: sums[c] = Σ_r x[r,c];
+   * 1: sums[c] = Σ_r (x[r,c] − mean[c])²; 2: sums[c] = Σ_r g[r,c] and sums[cols + c] = Σ_r g[r,c]·(x[r,c] − mean[c]),
+   * g = dy where y > 0, else 0. Rows may be summed in f32 in blocks of up to 32 before the f64 totals.
+   * Pointers a mode does not read (y, dy, mean) may be 0.
+   */
+  channelSums(x: number, y: number, dy: number, mean: number, sums: number, rows: number, cols: number, mode: number): void;
+  /** y[r,c] = max(0, (x[r,c] − mean[c])·scale[c] + beta[c]), in f32; y may equal x. */
+  batchNormReluForward(x: number, y: number, mean: number, scale: number, beta: number, rows: number, cols: number): void;
+  /** dx[r,c] = scale[c]·g[r,c] + a[c]·(x[r,c] − mean[c]) + b[c], g = dy where y > 0, else 0, in f32. */
+  batchNormReluInputGrad(x: number, y: number, dy: number, dx: number, mean: number, scale: number, a: number, b: number,
+    rows: number, cols: number): void;
+
   // ---- Optimizer updates (in place, n parameters) ----
   /**
    * Keras SGD. momentum = 0: w −= lr·g. Otherwise v = momentum·v − lr·g, then
@@ -268,6 +282,7 @@ export const KERNEL_NAMES = [
   'batchNormStats', 'batchNormForward', 'batchNormParamGrads', 'batchNormInputGrad', 'movingAverage',
   'avgPoolForward', 'avgPoolBackward',
   'winogradInput', 'winogradInputGrad', 'winogradOutput', 'winogradOutputGrad', 'winogradKernel', 'winogradKernelGrad',
+  'channelSums', 'batchNormReluForward', 'batchNormReluInputGrad',
 ] as const satisfies readonly (keyof Kernels)[];
 
 /** The `act` ids of activationForward and activationBackward (assembly/activations.ts uses the same numbers). */

@@ -31,6 +31,11 @@
 //   winogradInput, winogradInputGrad, winogradOutput, winogradOutputGrad
 //                               chunks of images from the shared counter (runChunks): each image's
 //                               tiles are its own rows of the 16 matrices, so bit-identical.
+//   batchNormReluForward, batchNormReluInputGrad
+//                               bands of rows: bit-identical.
+//   channelSums                 bands of rows (multiples of its 32-row blocks), the caller's sums
+//                               in place, each other thread's f64 sums in its partial buffer,
+//                               added in thread order.
 //   col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x
@@ -65,6 +70,7 @@ export const SPLIT_OPS = [
   'im2col', 'col2im', 'sparseCol2imImages', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'axpy', 'sgdUpdate', 'adamUpdate',
   'winogradInput', 'winogradInputGrad', 'winogradOutput', 'winogradOutputGrad',
+  'channelSums', 'batchNormReluForward', 'batchNormReluInputGrad',
 ] as const;
 /** gemmStridedAt's form codes: C = A·B, A·Bᵀ, Aᵀ·B. */
 const FORM_NN = 0;
@@ -259,6 +265,33 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
       for (let t = 1; t < r.length - 1; t++) one.axpy(partials[t], c, k * n, 1);
     },
 
+    channelSums: (x, y, dy, mean, sums, rows, cols, mode) => {
+      const width = mode === 2 ? 2 * cols : cols;
+      // f64 sums: two floats of the partial buffer each.
+      const p = 2 * width <= PARTIAL_FLOATS ? pool.share(rows * cols, thresholds.minStreamPerThread, Math.ceil(rows / 32)) : 1;
+      if (p < 2) return one.channelSums(x, y, dy, mean, sums, rows, cols, mode);
+      const b = bands(rows, p, 32);
+      const partials = pool.partials;
+      const rowBytes = cols * F;
+      pool.run('channelSums', b, (lo, hi, t) => [x + lo * rowBytes, y && y + lo * rowBytes, dy && dy + lo * rowBytes, mean, t === 0 ? sums : partials[t], hi - lo, cols, mode]);
+      const f64 = (ptr: number) => new Float64Array(pool.arena.memory.buffer, ptr, width);
+      const total = f64(sums);
+      for (let t = 1; t < b.length - 1; t++) {
+        const part = f64(partials[t]);
+        for (let i = 0; i < width; i++) total[i] += part[i];
+      }
+    },
+    batchNormReluForward: (x, y, mean, scale, beta, rows, cols) => {
+      const b = images(rows, cols);
+      if (!b) return one.batchNormReluForward(x, y, mean, scale, beta, rows, cols);
+      pool.run('batchNormReluForward', b, (lo, hi) => [x + lo * cols * F, y + lo * cols * F, mean, scale, beta, hi - lo, cols]);
+    },
+    batchNormReluInputGrad: (x, y, dy, dx, mean, scale, a, bb, rows, cols) => {
+      const b = images(rows, cols);
+      if (!b) return one.batchNormReluInputGrad(x, y, dy, dx, mean, scale, a, bb, rows, cols);
+      const o = (ptr: number, lo: number) => ptr + lo * cols * F;
+      pool.run('batchNormReluInputGrad', b, (lo, hi) => [o(x, lo), o(y, lo), o(dy, lo), o(dx, lo), mean, scale, a, bb, hi - lo, cols]);
+    },
     colSum: (x, out, rows, cols, accumulate) => {
       if (!partialSum(rows, cols, out, accumulate, x)) one.colSum(x, out, rows, cols, accumulate);
     },
