@@ -150,6 +150,20 @@ describe('both paths train to the same losses and weights (SGD with momentum, on
     });
   });
 
+  it.skipIf(!MNIST_DIR)('the cnn-bn preset on 2 threads (its Winograd and BatchNormalization passes split) gives the same weights run after run', async () => {
+    const { train } = await loadMnist({ dataDir: MNIST_DIR, limitTrain: 64, limitTest: 1 });
+    const labels = Int32Array.from(train.labels);
+    const run = () => {
+      const model = PRESETS['cnn-bn'].build(9, { threads: 2 });
+      model.compile({ optimizer: new SGD({ learningRate: 0.01, momentum: 0.9 }), loss: 'sparseCategoricalCrossentropy' });
+      for (let s = 0; s < 2; s++) model.trainOnBatch(train.images.slice(32 * s, 32 * s + 32), labels.subarray(32 * s, 32 * s + 32));
+      const weights = model.getWeights().map((w) => Array.from(w.data));
+      model.dispose();
+      return weights;
+    };
+    expect(run()).toEqual(run());
+  });
+
   it.skipIf(!MNIST_DIR)('the cnn-bn preset on real MNIST digits: three steps', async () => {
     const { train } = await loadMnist({ dataDir: MNIST_DIR, limitTrain: 96, limitTest: 1 });
     const labels = Int32Array.from(train.labels);

@@ -116,3 +116,21 @@ describe.each(wasm)('$name WASM Winograd transforms vs reference', ({ kernels })
     bufs.done();
   });
 });
+
+describe.each(wasm)('$name WASM gemmBatched vs reference', ({ kernels }) => {
+  test.each([[0], [1], [2]])('form %i: 16 products at strides with gaps, awkward sizes', (form) => {
+    const rand = rng(40 + form);
+    for (const [m, k, n] of [[5, 3, 7], [33, 17, 32], [64, 32, 10]]) {
+      const bufs = new Buffers(arena);
+      const [sa, sb, sc] = [m * k + 3, k * n + 5, m * n + 1];
+      const a = bufs.f32(16 * sa, uniform(rand, 16 * sa)), b = bufs.f32(16 * sb, uniform(rand, 16 * sb));
+      const c1 = bufs.f32(16 * sc), c2 = bufs.f32(16 * sc);
+      kernels.gemmBatched(form, a, b, c1, m, k, n, 16, sa, sb, sc);
+      reference.gemmBatched(form, a, b, c2, m, k, n, 16, sa, sb, sc);
+      for (let i = 0; i < 16; i++) {
+        expectClose(bufs.read(c1 + 4 * i * sc, m * n), bufs.read(c2 + 4 * i * sc, m * n), { rtol: 1e-5, atol: 1e-5, what: `product ${i} of ${m}x${k}x${n}` });
+      }
+      bufs.done();
+    }
+  });
+});

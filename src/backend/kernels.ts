@@ -13,6 +13,12 @@ export interface Kernels {
   gemmNT(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
   /** C[m,n] (+)= A[k,m]ᵀ · B[k,n] */
   gemmTN(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
+  /**
+   * `count` independent products C_i = A_i·B_i of one form (0: gemmNN, 1: gemmNT, 2: gemmTN, each
+   * with accumulate = 0), at a + i·strideA, b + i·strideB, c + i·strideC (strides in elements).
+   */
+  gemmBatched(form: number, a: number, b: number, c: number, m: number, k: number, n: number, count: number,
+    strideA: number, strideB: number, strideC: number): void;
   /** C[m,n] = A[m,k] · B[k,n] + bias[n] (broadcast over rows), then max(0, ·) if relu = 1. */
   gemmNNBias(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, relu: number): void;
 
@@ -272,7 +278,7 @@ export interface Kernels {
 
 /** The names of every kernel, for backends that bind them by name and for tests. */
 export const KERNEL_NAMES = [
-  'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
+  'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias', 'gemmBatched',
   'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias', 'sparseGemmTN', 'transpose',
   'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'axpy', 'gatherRows',

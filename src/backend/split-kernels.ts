@@ -16,6 +16,9 @@
 //                               which the caller then adds to C in thread order: differs from one
 //                               thread in rounding only. Bands of M (rows of C, bit-identical)
 //                               when M >= K (dense layers' weight gradients, K = batch).
+//   gemmBatched                 chunks of whole products from the shared counter (Winograd's 16),
+//                               each in its thread's slot: bit-identical, and one split call
+//                               where 16 would each wait for the slower core.
 //   sparseRows                  bands of rows (the images of the pool backward that wrote them),
 //                               each band's entries then moved down after the band before: the
 //                               same CSR as one thread's; column sums added in thread order.
@@ -66,7 +69,7 @@ export const PARTIAL_FLOATS = 1 << 20;
 
 /** The exports the split kernels run on the pool. */
 export const SPLIT_OPS = [
-  'gemmStridedAt', 'sparseRowsAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
+  'gemmStridedAt', 'gemmBatchedAt', 'sparseRowsAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
   'im2col', 'col2im', 'sparseCol2imImages', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'axpy', 'sgdUpdate', 'adamUpdate',
   'winogradInput', 'winogradInputGrad', 'winogradOutput', 'winogradOutputGrad',
@@ -188,6 +191,15 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
   const kernels: Kernels = {
     ...one,
 
+    gemmBatched: (form, a, b, c, m, k, n, count, strideA, strideB, strideC) => {
+      const p = count >= 2 ? pool.share(2 * m * k * n * count, thresholds.minFlopsPerThread, count) : 1;
+      if (p < 2) return one.gemmBatched(form, a, b, c, m, k, n, count, strideA, strideB, strideC);
+      const s = pool.slots;
+      const chunks = bands(count, Math.min(p * CHUNKS_PER_THREAD, count), 1);
+      // gemmBatchedAt(form, a + start·strideA, b + start·strideB, c + start·strideC, m, k, n, length, ...)
+      pool.runChunks('gemmBatchedAt', chunks, (t) => [form, a, b, c, m, k, n, 0, strideA, strideB, strideC, s[t]],
+        [0, strideA * F, strideB * F, strideC * F], [0, 0, 0, 0, 0, 0, 0, 1]);
+    },
     gemmNN: (a, b, c, m, k, n, accumulate) => {
       if (!gemmSplit(FORM_NN, a, b, c, m, k, n, accumulate !== 0, null, false)) one.gemmNN(a, b, c, m, k, n, accumulate);
     },

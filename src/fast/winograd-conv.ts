@@ -37,6 +37,8 @@ export function paddedStride(tiles: number, width: number): number {
   return tiles; // (a width of 1024 floats: no padding helps)
 }
 const MAX_PAD = 64;
+/** gemmBatched's forms. */
+const [NN, NT, TN] = [0, 1, 2];
 
 export class WinogradConv2D extends FastLayer {
   private readonly tilesH: number;
@@ -86,9 +88,7 @@ export class WinogradConv2D extends FastLayer {
     const [sv, sm] = [paddedStride(tiles, c), paddedStride(tiles, filters)]; // V's and M's row counts
     k.winogradKernel(W.value, this.u, c, filters); // U = G W Gᵀ
     k.winogradInput(x, this.v, batch, h, w, c, this.tilesH, this.tilesW, sv); // V = Bᵀ d B
-    for (let e = 0; e < 16; e++) {
-      k.gemmNN(this.v + e * sv * c * 4, this.u + e * c * filters * 4, this.m + e * sm * filters * 4, tiles, c, filters, 0); // M[e] = V[e]·U[e]
-    }
+    k.gemmBatched(NN, this.v, this.u, this.m, tiles, c, filters, 16, sv * c, c * filters, sm * filters); // M[e] = V[e]·U[e]
     k.winogradOutput(this.m, this.z, useBias ? bias.value : 0, batch, outH, outW, filters, this.tilesH, this.tilesW, sm, useBias ? 1 : 0); // z = Aᵀ M A + bias
     return activationForward(k, activation, this.z, this.y, batch * outH * outW, filters);
   }
@@ -104,14 +104,13 @@ export class WinogradConv2D extends FastLayer {
     const rows = batch * outH * outW;
     const dz = activationBackward(k, activation, this.y, dy, this.dz, rows, filters, this.z);
     k.winogradOutputGrad(dz, this.m, batch, outH, outW, filters, this.tilesH, this.tilesW, sm); // Mg = A dz Aᵀ
-    const V = (e: number) => this.v + e * sv * c * 4;
-    const M = (e: number) => this.m + e * sm * filters * 4;
-    const U = (e: number) => this.u + e * c * filters * 4;
-    for (let e = 0; e < 16; e++) k.gemmTN(V(e), M(e), this.du + e * c * filters * 4, c, tiles, filters, 0); // dU[e] = V[e]ᵀ·Mg[e]
+    // One batched call per set of 16 products: each product whole on one thread (bit-identical to
+    // one thread), and one wait for the slower core instead of 16.
+    k.gemmBatched(TN, this.v, this.m, this.du, c, tiles, filters, 16, sv * c, sm * filters, c * filters); // dU[e] = V[e]ᵀ·Mg[e]
     k.winogradKernelGrad(this.du, W.grad, c, filters); // dW = Gᵀ dU G
     if (useBias) k.colSum(dz, bias.grad, rows, filters, 0); // dbias = Σ_rows dz
     if (!needInputGrad) return -1;
-    for (let e = 0; e < 16; e++) k.gemmNT(M(e), U(e), V(e), tiles, filters, c, 0); // dV[e] = Mg[e]·U[e]ᵀ, over V
+    k.gemmBatched(NT, this.m, this.u, this.v, tiles, filters, c, 16, sm * filters, c * filters, sv * c); // dV[e] = Mg[e]·U[e]ᵀ, over V
     k.winogradInputGrad(this.v, this.dx, batch, h, w, c, this.tilesH, this.tilesW, sv); // dx = Σ B dV Bᵀ
     return this.dx;
   }
