@@ -126,6 +126,27 @@ export function gemmStridedAt(form: i32, a: usize, b: usize, c: usize, m: i32, k
   gemmSlot(form, a, b, c, m, k, n, lda, ldb, ldc, flags & (F_LOADC | F_BIAS | F_RELU), bias, slot);
 }
 
+/**
+ * `count` independent products of one form (0 = NN, 1 = NT, 2 = TN, as gemmNN/gemmNT/gemmTN with
+ * accumulate = 0), product i on a + i·strideA, b + i·strideB, c + i·strideC (strides in
+ * elements): Winograd's 16 products per convolution. Slot as in gemmStridedAt.
+ */
+export function gemmBatchedAt(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, count: i32,
+  strideA: i32, strideB: i32, strideC: i32, slot: i32): void {
+  const lda = form == FORM_TN ? m : k;
+  const ldb = form == FORM_NT ? k : n;
+  for (let i = 0; i < count; i++) {
+    gemmSlot(form, a + (<usize>i * <usize>strideA << 2), b + (<usize>i * <usize>strideB << 2), c + (<usize>i * <usize>strideC << 2),
+      m, k, n, lda, ldb, n, 0, 0, slot);
+  }
+}
+
+/** gemmBatchedAt on the static slot 0. */
+export function gemmBatched(form: i32, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, count: i32,
+  strideA: i32, strideB: i32, strideC: i32): void {
+  gemmBatchedAt(form, a, b, c, m, k, n, count, strideA, strideB, strideC, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Driver
 

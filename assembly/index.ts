@@ -9,6 +9,8 @@ export * from './activations';
 export * from './normalization';
 export * from './average-pooling';
 export * from './augment';
+export * from './winograd';
+export * from './batch-norm-relu';
 
 export function heapBase(): usize {
   return __heap_base;

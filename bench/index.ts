@@ -1,4 +1,4 @@
-// `npm run bench [-- NAME ...] [--quick] [--list] [--peers] [--rounds N]`: runs the benchmark modules (all, or those whose
+// `npm run bench [-- NAME ...] [--quick] [--list] [--peers] [--rounds N] [--model mlp,cnn,cnn-bn]`: runs the benchmark modules (all, or those whose
 // name is given), each of which prints its table and writes bench/results/<name>-<date>.json and
 // bench/results/<name>-latest.json with the machine it ran on (not with --quick).
 //
@@ -25,6 +25,8 @@ export interface BenchContext {
   quick: boolean;
   /** `--rounds N`, for the benchmarks that interleave rounds (training); undefined: their default. */
   rounds?: number;
+  /** `--model a,b`: the presets the training benchmark measures; undefined: its default. */
+  models?: string[];
   machine: MachineInfo;
   /**
    * Writes `data` (plus date and machine) to bench/results/<name>-<YYYY-MM-DD>.json and
@@ -41,7 +43,7 @@ interface BenchEntry {
 
 const BENCHES: BenchEntry[] = [
   { name: 'gemm', description: 'GEMM kernels: GFLOP/s per shape, form and SIMD build, vs the reference', load: () => import('./gemm.ts') },
-  { name: 'training', description: 'MNIST training throughput: mlp and cnn, plain/relaxed SIMD x 1/2 threads (--peers: PyTorch, TF.js)', load: () => import('./training.ts') },
+  { name: 'training', description: 'MNIST training throughput: mlp, cnn and cnn-bn, SIMD builds x 1/2 threads (--peers: PyTorch, TF.js; --model: some presets)', load: () => import('./training.ts') },
   { name: 'browser', description: 'The cnn training step in headless Chromium (Worker, 2 threads) against Node, in one run', load: () => import('./browser.ts') },
   { name: 'cores', description: 'Is the second core free? A register-only loop on 1 thread, then on 2 at once', load: () => import('./cores.ts') },
 ];
@@ -79,11 +81,16 @@ async function main(args: string[]): Promise<void> {
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : undefined;
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds needs a whole number >= 1, got ${args[roundsAt + 1]}`);
-  const argv = roundsAt >= 0 ? args.filter((_, i) => i !== roundsAt && i !== roundsAt + 1) : args;
+  const modelAt = args.indexOf('--model');
+  const models = modelAt >= 0 ? (args[modelAt + 1] ?? '').split(',').filter(Boolean) : undefined;
+  if (models !== undefined && !models.length) throw new Error('--model needs a preset name (or several, comma-separated)');
+  // The options that take a value, and their values.
+  const valued = new Set([roundsAt, modelAt].filter((i) => i >= 0).flatMap((i) => [i, i + 1]));
+  const argv = args.filter((_, i) => !valued.has(i));
   const flags = argv.filter((a) => a.startsWith('--'));
   const names = argv.filter((a) => !a.startsWith('--'));
   for (const f of flags) {
-    if (!['--quick', '--list', '--peers', '--no-optimize'].includes(f)) throw new Error(`unknown option ${f} (options: --quick, --list, --peers, --no-optimize, --rounds N)`);
+    if (!['--quick', '--list', '--peers', '--no-optimize'].includes(f)) throw new Error(`unknown option ${f} (options: --quick, --list, --peers, --no-optimize, --rounds N, --model PRESETS)`);
   }
   if (flags.includes('--list')) {
     for (const b of BENCHES) console.log(`${b.name.padEnd(10)} ${b.description}`);
@@ -99,7 +106,7 @@ async function main(args: string[]): Promise<void> {
     const machine = machineInfo();
     const quick = flags.includes('--quick');
     // A --quick run only checks that the benchmark works: it must not replace real results.
-    const ctx: BenchContext = { quick, rounds, machine, save: (name, data) => (quick ? [] : save(name, data, machine)) };
+    const ctx: BenchContext = { quick, rounds, models, machine, save: (name, data) => (quick ? [] : save(name, data, machine)) };
     console.log(`\n=== ${bench.name}: ${bench.description}`);
     console.log(`    ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverage.join(' ')}\n`);
     const started = performance.now();

@@ -1,5 +1,6 @@
-// Training throughput of the `mlp` and `cnn` presets at batch 128: plain vs relaxed SIMD, 1 vs 2
-// threads, each configuration in its own process (bench/training-run.ts), and, with --peers, the
+// Training throughput of the `mlp`, `cnn` and `cnn-bn` presets at batch 128 (`--model` picks some):
+// plain vs relaxed SIMD, 1 vs 2 threads (cnn-bn: relaxed only, its steps are long), each
+// configuration in its own process (bench/training-run.ts), and, with --peers, the
 // same training in PyTorch and TensorFlow.js measured in the same run (installed outside the
 // project, see ../shared/peers/README.md), interleaved round by round, so the ratios come from one
 // session on one machine.
@@ -24,6 +25,7 @@ const OPTIMIZE_FLAG = process.argv.includes('--no-optimize') ? ['--no-optimize']
  * ratios hold up, and more rounds make the medians steadier.
  */
 const ROUNDS = 3;
+const PRESET_NAMES = ['mlp', 'cnn', 'cnn-bn'];
 /** Steps of the register-only loop that checks, each round, whether the second core is free (~0.5 s). */
 const CORES_LOOP = 3e8;
 
@@ -88,14 +90,20 @@ export async function run(ctx: BenchContext): Promise<void> {
   const rounds = ctx.quick ? 1 : ctx.rounds ?? ROUNDS;
   const rows: Row[] = [];
   /** Per preset, each round's cores' worth (bench/cores.ts). */
-  const cores: Record<string, number[]> = { mlp: [], cnn: [] };
-  const configs: [string, number][] = [['plain', 1], ['relaxed', 1], ['plain', 2], ['relaxed', 2]];
-  for (const preset of ['mlp', 'cnn']) {
-    const steps = ctx.quick ? 10 : preset === 'mlp' ? 200 : 40;
+  const presets = ctx.models ?? PRESET_NAMES;
+  for (const preset of presets) {
+    if (!PRESET_NAMES.includes(preset)) throw new Error(`--model: unknown preset "${preset}" (available: ${PRESET_NAMES.join(', ')})`);
+  }
+  const cores: Record<string, number[]> = Object.fromEntries(presets.map((p) => [p, []]));
+  for (const preset of presets) {
+    // cnn-bn's steps take ~10x the cnn's: the relaxed build alone (the one that runs by default).
+    const configs: [string, number][] = preset === 'cnn-bn' ? [['relaxed', 1], ['relaxed', 2]] : [['plain', 1], ['relaxed', 1], ['plain', 2], ['relaxed', 2]];
+    const steps = ctx.quick ? 10 : preset === 'mlp' ? 200 : preset === 'cnn' ? 40 : 20;
     const engines = configs.map(([simd, threads]) => ours(preset, simd, threads, steps));
     if (withPeers) {
       engines.push(peer('PyTorch 1T', '/usr/bin/python3', [`${PEERS}torch_mnist.py`, '--model', preset, '--threads', '1', '--data-dir', MNIST_DIR]));
-      if (existsSync(TFJS_DIR)) {
+      // The TF.js peer script knows mlp and cnn only (it would train the cnn under another name).
+      if (existsSync(TFJS_DIR) && preset !== 'cnn-bn') {
         const batches = preset === 'mlp' ? 100 : 20;
         engines.push(peer('TF.js wasm', 'node', [`${PEERS}tfjs_mnist.cjs`, '--model', preset, '--backend', 'wasm', '--max-batches', String(batches), '--data-dir', MNIST_DIR],
           { TFJS_DIR }, `extrapolated from ${batches} batches`));
@@ -141,13 +149,14 @@ export async function run(ctx: BenchContext): Promise<void> {
     console.log(`| ${r.preset} | ${r.engine}${r.note ? ` (${r.note})` : ''} | ${f(r.epochSeconds)} | ${f(r.msPerStepWall)} | ${f(r.msPerStepCpu)} | ` +
       `${f(r.imagesPerSecond, 0)} | ${f(r.predictImagesPerSecond, 0)} | ${r.peakRssMiB ? `${Math.round(r.peakRssMiB)} MiB` : ''} | ${r.rounds.map((v) => v.toFixed(2)).join(', ')} |`);
   }
-  for (const preset of ['mlp', 'cnn']) {
+  for (const preset of presets) {
     const get = (engine: string) => rows.find((r) => r.preset === preset && r.engine === engine)?.epochSeconds;
     const fastest = Math.min(...rows.filter((r) => r.preset === preset && r.engine.startsWith('ours')).map((r) => r.epochSeconds));
     const [torch, tfjs, relaxed1, relaxed2] = [get('PyTorch 1T'), get('TF.js wasm'), get('ours relaxed 1T'), get('ours relaxed 2T')];
     const parts = [];
     if (relaxed1 && relaxed2) parts.push(`relaxed 2T vs 1T ${(relaxed1 / relaxed2).toFixed(2)}x`);
     if (torch && relaxed1) parts.push(`ours relaxed 1T / PyTorch 1T ${(relaxed1 / torch).toFixed(2)}`);
+    if (torch && relaxed2) parts.push(`ours relaxed 2T / PyTorch 1T ${(relaxed2 / torch).toFixed(2)}`);
     if (tfjs) parts.push(`TF.js / ours fastest ${(tfjs / fastest).toFixed(1)}x`);
     const free = cores[preset];
     parts.push(`two cores did ${median(free).toFixed(2)} cores' worth (rounds ${Math.min(...free).toFixed(2)}-${Math.max(...free).toFixed(2)})`);

@@ -13,6 +13,12 @@ export interface Kernels {
   gemmNT(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
   /** C[m,n] (+)= A[k,m]ᵀ · B[k,n] */
   gemmTN(a: number, b: number, c: number, m: number, k: number, n: number, accumulate: number): void;
+  /**
+   * `count` independent products C_i = A_i·B_i of one form (0: gemmNN, 1: gemmNT, 2: gemmTN, each
+   * with accumulate = 0), at a + i·strideA, b + i·strideB, c + i·strideC (strides in elements).
+   */
+  gemmBatched(form: number, a: number, b: number, c: number, m: number, k: number, n: number, count: number,
+    strideA: number, strideB: number, strideC: number): void;
   /** C[m,n] = A[m,k] · B[k,n] + bias[n] (broadcast over rows), then max(0, ·) if relu = 1. */
   gemmNNBias(a: number, b: number, bias: number, c: number, m: number, k: number, n: number, relu: number): void;
 
@@ -209,6 +215,43 @@ export interface Kernels {
    */
   affineImages(src: number, dst: number, params: number, batch: number, h: number, w: number, c: number): void;
 
+  // ---- Winograd F(2x2, 3x3) for 3x3, stride-1, 'valid' convolutions (src/fast/winograd-conv.ts) ----
+  // With Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] and
+  // Aᵀ = [1 1 1 0; 0 1 −1 −1], a 2x2 block of outputs is Aᵀ [Σ_c (G W_cf Gᵀ) ⊙ (Bᵀ d_c B)] A, d_c the
+  // 4x4 input tile under it. Tiles: tilesH = ceil(outH / 2) by tilesW = ceil(outW / 2) per image,
+  // tile t = (b·tilesH + ty)·tilesW + tx over rows 2·ty.. and columns 2·tx..; input beyond the image
+  // reads as 0, outputs beyond outH x outW are dropped. V [16, stride, C] and M [16, stride, F] hold,
+  // for each entry e = 4·i + j of the 4x4 products, one [stride, ·] matrix (stride >= the call's
+  // batch·tilesH·tilesW); U [16, C, F]. Then M[e] = V[e]·U[e] is a plain gemmNN per entry.
+  /** V[e, t, ci] = (Bᵀ d B)[e] for tile t of channel ci of x [batch, h, w, c]. */
+  winogradInput(x: number, v: number, batch: number, h: number, w: number, c: number, tilesH: number, tilesW: number, stride: number): void;
+  /** The adjoint of winogradInput: dx = 0, then each tile adds B·dV[·, t, ci]·Bᵀ to its 4x4 window (cells beyond the image dropped). */
+  winogradInputGrad(dv: number, dx: number, batch: number, h: number, w: number, c: number, tilesH: number, tilesW: number, stride: number): void;
+  /** y[b, 2·ty + a, 2·tx + a', f] = (Aᵀ M[·, t, f] A)[a, a'] (+ bias[f] if hasBias = 1), y [batch, outH, outW, f]. */
+  winogradOutput(m: number, y: number, bias: number, batch: number, outH: number, outW: number, f: number,
+    tilesH: number, tilesW: number, stride: number, hasBias: number): void;
+  /** The adjoint of winogradOutput's product: M[e, t, f] = (A g Aᵀ)[e], g the tile's 2x2 block of dy (0 beyond outH x outW). */
+  winogradOutputGrad(dy: number, m: number, batch: number, outH: number, outW: number, f: number,
+    tilesH: number, tilesW: number, stride: number): void;
+  /** U[e, ci, f] = (G W Gᵀ)[e] for each 3x3 slice W = kernel[·, ·, ci, f] of a Keras kernel [3, 3, c, f]. */
+  winogradKernel(kernel: number, u: number, c: number, f: number): void;
+  /** The adjoint of winogradKernel: dK[·, ·, ci, f] = Gᵀ dU[·, ci, f] G (overwritten), dK [3, 3, c, f]. */
+  winogradKernelGrad(du: number, dK: number, c: number, f: number): void;
+
+  // ---- BatchNormalization → ReLU, fused (src/fast/batch-norm-relu.ts): x[rows, cols], a channel per column ----
+  /**
+   * Per-channel sums into f64 (8-byte aligned, overwritten), by mode: 0: sums[c] = Σ_r x[r,c];
+   * 1: sums[c] = Σ_r (x[r,c] − mean[c])²; 2: sums[c] = Σ_r g[r,c] and sums[cols + c] = Σ_r g[r,c]·(x[r,c] − mean[c]),
+   * g = dy where y > 0, else 0. Rows may be summed in f32 in blocks of up to 32 before the f64 totals.
+   * Pointers a mode does not read (y, dy, mean) may be 0.
+   */
+  channelSums(x: number, y: number, dy: number, mean: number, sums: number, rows: number, cols: number, mode: number): void;
+  /** y[r,c] = max(0, (x[r,c] − mean[c])·scale[c] + beta[c]), in f32; y may equal x. */
+  batchNormReluForward(x: number, y: number, mean: number, scale: number, beta: number, rows: number, cols: number): void;
+  /** dx[r,c] = scale[c]·g[r,c] + a[c]·(x[r,c] − mean[c]) + b[c], g = dy where y > 0, else 0, in f32. */
+  batchNormReluInputGrad(x: number, y: number, dy: number, dx: number, mean: number, scale: number, a: number, b: number,
+    rows: number, cols: number): void;
+
   // ---- Optimizer updates (in place, n parameters) ----
   /**
    * Keras SGD. momentum = 0: w −= lr·g. Otherwise v = momentum·v − lr·g, then
@@ -235,7 +278,7 @@ export interface Kernels {
 
 /** The names of every kernel, for backends that bind them by name and for tests. */
 export const KERNEL_NAMES = [
-  'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias',
+  'gemmNN', 'gemmNT', 'gemmTN', 'gemmNNBias', 'gemmBatched',
   'sparseRows', 'sparseTranspose', 'sparseGemm', 'sparseGemmBias', 'sparseGemmTN', 'transpose',
   'relu', 'reluBackward', 'colSum', 'softmax', 'softmaxBackward',
   'softmaxCrossEntropy', 'argmaxRows', 'mul', 'dropoutMask', 'axpy', 'gatherRows',
@@ -244,6 +287,8 @@ export const KERNEL_NAMES = [
   'activationForward', 'activationBackward',
   'batchNormStats', 'batchNormForward', 'batchNormParamGrads', 'batchNormInputGrad', 'movingAverage',
   'avgPoolForward', 'avgPoolBackward',
+  'winogradInput', 'winogradInputGrad', 'winogradOutput', 'winogradOutputGrad', 'winogradKernel', 'winogradKernelGrad',
+  'channelSums', 'batchNormReluForward', 'batchNormReluInputGrad',
 ] as const satisfies readonly (keyof Kernels)[];
 
 /** The `act` ids of activationForward and activationBackward (assembly/activations.ts uses the same numbers). */

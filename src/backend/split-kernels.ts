@@ -16,6 +16,9 @@
 //                               which the caller then adds to C in thread order: differs from one
 //                               thread in rounding only. Bands of M (rows of C, bit-identical)
 //                               when M >= K (dense layers' weight gradients, K = batch).
+//   gemmBatched                 chunks of whole products from the shared counter (Winograd's 16),
+//                               each in its thread's slot: bit-identical, and one split call
+//                               where 16 would each wait for the slower core.
 //   sparseRows                  bands of rows (the images of the pool backward that wrote them),
 //                               each band's entries then moved down after the band before: the
 //                               same CSR as one thread's; column sums added in thread order.
@@ -28,6 +31,14 @@
 //   im2col, sparseCol2im, conv2dC1PoolForward
 //                               chunks of images from the shared counter (runChunks), the fused conv
 //                               each worker's scratch in its partial buffer: bit-identical.
+//   winogradInput, winogradInputGrad, winogradOutput, winogradOutputGrad
+//                               chunks of images from the shared counter (runChunks): each image's
+//                               tiles are its own rows of the 16 matrices, so bit-identical.
+//   batchNormReluForward, batchNormReluInputGrad
+//                               bands of rows: bit-identical.
+//   channelSums                 bands of rows (multiples of its 32-row blocks), the caller's sums
+//                               in place, each other thread's f64 sums in its partial buffer,
+//                               added in thread order.
 //   col2im, conv2dC1Forward, translateImages, gatherRows, maxPoolForward, maxPoolBackwardWindows
 //                               bands of images (rows). maxPoolForward runs maxPoolForwardImages on
 //                               the whole tensors, so argmax stays a flat index into the whole x
@@ -58,9 +69,11 @@ export const PARTIAL_FLOATS = 1 << 20;
 
 /** The exports the split kernels run on the pool. */
 export const SPLIT_OPS = [
-  'gemmStridedAt', 'sparseRowsAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
+  'gemmStridedAt', 'gemmBatchedAt', 'sparseRowsAt', 'sparseGemmRowsAt', 'sparseGemmTNRows',
   'im2col', 'col2im', 'sparseCol2imImages', 'conv2dC1Forward', 'conv2dC1KernelGrad', 'conv2dC1PoolForward', 'conv2dC1PoolKernelGrad', 'maxPoolForwardImages', 'maxPoolBackwardRange', 'maxPoolBackwardWindowsImages', 'translateImages', 'gatherRows',
   'relu', 'reluBackward', 'colSum', 'mul', 'dropoutMask', 'axpy', 'sgdUpdate', 'adamUpdate',
+  'winogradInput', 'winogradInputGrad', 'winogradOutput', 'winogradOutputGrad',
+  'channelSums', 'batchNormReluForward', 'batchNormReluInputGrad',
 ] as const;
 /** gemmStridedAt's form codes: C = A·B, A·Bᵀ, Aᵀ·B. */
 const FORM_NN = 0;
@@ -178,6 +191,15 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
   const kernels: Kernels = {
     ...one,
 
+    gemmBatched: (form, a, b, c, m, k, n, count, strideA, strideB, strideC) => {
+      const p = count >= 2 ? pool.share(2 * m * k * n * count, thresholds.minFlopsPerThread, count) : 1;
+      if (p < 2) return one.gemmBatched(form, a, b, c, m, k, n, count, strideA, strideB, strideC);
+      const s = pool.slots;
+      const chunks = bands(count, Math.min(p * CHUNKS_PER_THREAD, count), 1);
+      // gemmBatchedAt(form, a + start·strideA, b + start·strideB, c + start·strideC, m, k, n, length, ...)
+      pool.runChunks('gemmBatchedAt', chunks, (t) => [form, a, b, c, m, k, n, 0, strideA, strideB, strideC, s[t]],
+        [0, strideA * F, strideB * F, strideC * F], [0, 0, 0, 0, 0, 0, 0, 1]);
+    },
     gemmNN: (a, b, c, m, k, n, accumulate) => {
       if (!gemmSplit(FORM_NN, a, b, c, m, k, n, accumulate !== 0, null, false)) one.gemmNN(a, b, c, m, k, n, accumulate);
     },
@@ -255,6 +277,33 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
       for (let t = 1; t < r.length - 1; t++) one.axpy(partials[t], c, k * n, 1);
     },
 
+    channelSums: (x, y, dy, mean, sums, rows, cols, mode) => {
+      const width = mode === 2 ? 2 * cols : cols;
+      // f64 sums: two floats of the partial buffer each.
+      const p = 2 * width <= PARTIAL_FLOATS ? pool.share(rows * cols, thresholds.minStreamPerThread, Math.ceil(rows / 32)) : 1;
+      if (p < 2) return one.channelSums(x, y, dy, mean, sums, rows, cols, mode);
+      const b = bands(rows, p, 32);
+      const partials = pool.partials;
+      const rowBytes = cols * F;
+      pool.run('channelSums', b, (lo, hi, t) => [x + lo * rowBytes, y && y + lo * rowBytes, dy && dy + lo * rowBytes, mean, t === 0 ? sums : partials[t], hi - lo, cols, mode]);
+      const f64 = (ptr: number) => new Float64Array(pool.arena.memory.buffer, ptr, width);
+      const total = f64(sums);
+      for (let t = 1; t < b.length - 1; t++) {
+        const part = f64(partials[t]);
+        for (let i = 0; i < width; i++) total[i] += part[i];
+      }
+    },
+    batchNormReluForward: (x, y, mean, scale, beta, rows, cols) => {
+      const b = images(rows, cols);
+      if (!b) return one.batchNormReluForward(x, y, mean, scale, beta, rows, cols);
+      pool.run('batchNormReluForward', b, (lo, hi) => [x + lo * cols * F, y + lo * cols * F, mean, scale, beta, hi - lo, cols]);
+    },
+    batchNormReluInputGrad: (x, y, dy, dx, mean, scale, a, bb, rows, cols) => {
+      const b = images(rows, cols);
+      if (!b) return one.batchNormReluInputGrad(x, y, dy, dx, mean, scale, a, bb, rows, cols);
+      const o = (ptr: number, lo: number) => ptr + lo * cols * F;
+      pool.run('batchNormReluInputGrad', b, (lo, hi) => [o(x, lo), o(y, lo), o(dy, lo), o(dx, lo), mean, scale, a, bb, hi - lo, cols]);
+    },
     colSum: (x, out, rows, cols, accumulate) => {
       if (!partialSum(rows, cols, out, accumulate, x)) one.colSum(x, out, rows, cols, accumulate);
     },
@@ -306,6 +355,30 @@ export function splitKernels(pool: ThreadPool, thresholds: Readonly<SplitThresho
       if (!chunks) return one.im2col(x, cols, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW);
       // im2col(x + start·image, cols + start·(its rows), length, ...)
       pool.runChunks('im2col', chunks, () => [x, cols, 0, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW], [h * w * c * F, outH * outW * row * F], [0, 0, 1]);
+    },
+    winogradInput: (x, v, batch, h, w, c, tilesH, tilesW, stride) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * c);
+      if (!chunks) return one.winogradInput(x, v, batch, h, w, c, tilesH, tilesW, stride);
+      pool.runChunks('winogradInput', chunks, () => [x, v, 0, h, w, c, tilesH, tilesW, stride], [h * w * c * F, tiles * c * F], [0, 0, 1]);
+    },
+    winogradInputGrad: (dv, dx, batch, h, w, c, tilesH, tilesW, stride) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * c);
+      if (!chunks) return one.winogradInputGrad(dv, dx, batch, h, w, c, tilesH, tilesW, stride);
+      pool.runChunks('winogradInputGrad', chunks, () => [dv, dx, 0, h, w, c, tilesH, tilesW, stride], [tiles * c * F, h * w * c * F], [0, 0, 1]);
+    },
+    winogradOutput: (m, y, bias, batch, outH, outW, f, tilesH, tilesW, stride, hasBias) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * f);
+      if (!chunks) return one.winogradOutput(m, y, bias, batch, outH, outW, f, tilesH, tilesW, stride, hasBias);
+      pool.runChunks('winogradOutput', chunks, () => [m, y, bias, 0, outH, outW, f, tilesH, tilesW, stride, hasBias], [tiles * f * F, outH * outW * f * F], [0, 0, 0, 1]);
+    },
+    winogradOutputGrad: (dy, m, batch, outH, outW, f, tilesH, tilesW, stride) => {
+      const tiles = tilesH * tilesW;
+      const chunks = imageChunks(batch, 16 * tiles * f);
+      if (!chunks) return one.winogradOutputGrad(dy, m, batch, outH, outW, f, tilesH, tilesW, stride);
+      pool.runChunks('winogradOutputGrad', chunks, () => [dy, m, 0, outH, outW, f, tilesH, tilesW, stride], [outH * outW * f * F, tiles * f * F], [0, 0, 1]);
     },
     col2im: (cols, x, batch, h, w, c, kh, kw, sH, sW, pT, pL, outH, outW) => {
       const row = kh * kw * c;

@@ -1,5 +1,7 @@
-// Replaces: a Conv2D with one input channel, stride 1 and 'valid' padding, with a bias (an MNIST
-// convnet's first conv, when no tiling max pool follows it: see conv-pool-one-channel.ts).
+// Replaces: a Conv2D with one input channel, stride 1 and 'valid' padding (an MNIST convnet's first
+// conv, when no tiling max pool follows it: see conv-pool-one-channel.ts). Without a bias (cnn-bn's
+// conv1, ahead of a BatchNormalization) the kernels get a bias of zeros and write their dbias into
+// a scratch vector nobody reads.
 // Why: with one channel the im2col matrix is only kh·kw (= 9) wide, too shallow a depth for a fast
 // GEMM, so z and dW come from kernels that convolve x directly (the ReLU, if any, in the same pass).
 // dx, when wanted, is the textbook dcols = dz·Wᵀ and col2im.
@@ -17,9 +19,11 @@ export class DirectConv2D extends FastLayer {
   private dz = 0;
   private dcols = 0;
   private dx = 0;
+  private bias = 0; // the bias, or zeros
+  private biasGrad = 0; // its gradient, or a scratch
 
   static applies(conv: Conv2D): boolean {
-    return conv.inputShape[2] === 1 && conv.strides[0] === 1 && conv.strides[1] === 1 && conv.padding === 'valid' && conv.useBias;
+    return conv.inputShape[2] === 1 && conv.strides[0] === 1 && conv.strides[1] === 1 && conv.padding === 'valid';
   }
 
   constructor(private readonly conv: Conv2D, backend: Backend) {
@@ -34,16 +38,20 @@ export class DirectConv2D extends FastLayer {
     this.dz = activation === 'linear' ? -1 : this.allocF32(positions * filters, 'dL/dz');
     this.dcols = needInputGrad ? this.allocF32(positions * patchSize, 'dL/dcols') : -1;
     this.dx = needInputGrad ? this.allocF32(capacity * this.inputShape[0] * this.inputShape[1], 'dL/dx') : -1;
+    const [, bias] = this.params;
+    this.bias = bias?.value ?? this.allocF32(filters, 'zero bias');
+    if (!bias) this.backend.arena.f32At(this.bias, filters).fill(0);
+    this.biasGrad = bias?.grad ?? this.allocF32(filters, 'unused dbias');
   }
 
   forward(x: number, batch: number): number {
     const { filters, activation, kernelSize } = this.conv;
     const [h, w] = this.inputShape;
     const [outH, outW] = this.outputShape;
-    const [W, bias] = this.params;
+    const [W] = this.params;
     const relu = activation === 'relu';
     this.x = x;
-    this.kernels.conv2dC1Forward(x, W.value, bias.value, this.z, batch, h, w, kernelSize[0], kernelSize[1], outH, outW, filters, relu ? 1 : 0);
+    this.kernels.conv2dC1Forward(x, W.value, this.bias, this.z, batch, h, w, kernelSize[0], kernelSize[1], outH, outW, filters, relu ? 1 : 0);
     return relu ? this.z : activationForward(this.kernels, activation, this.z, this.y, batch * outH * outW, filters);
   }
 
@@ -52,11 +60,11 @@ export class DirectConv2D extends FastLayer {
     const { filters, activation, kernelSize, patchSize } = this.conv;
     const [h, w] = this.inputShape;
     const [outH, outW] = this.outputShape;
-    const [W, bias] = this.params;
+    const [W] = this.params;
     const rows = batch * outH * outW;
     const dz = activationBackward(k, activation, this.y, dy, this.dz, rows, filters, this.z);
     // dW = colsᵀ·dz and dbias = Σ_rows dz, in one pass over x.
-    k.conv2dC1KernelGrad(this.x, dz, W.grad, bias.grad, batch, h, w, kernelSize[0], kernelSize[1], outH, outW, filters);
+    k.conv2dC1KernelGrad(this.x, dz, W.grad, this.biasGrad, batch, h, w, kernelSize[0], kernelSize[1], outH, outW, filters);
     if (!needInputGrad) return -1;
     matmul(k, matrix(this.dcols, rows, patchSize), matrix(dz, rows, filters), T(matrix(W.value, patchSize, filters))); // dcols = dz·Wᵀ
     k.col2im(this.dcols, this.dx, ...this.conv.windowArgs(batch)); // dx = col2im(dcols)

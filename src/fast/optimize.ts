@@ -6,6 +6,8 @@
 //   conv-relu-max-pool.ts     Conv2D (ReLU) → MaxPooling2D: cropped conv, the pool does the ReLU's
 //                             backward, the backward products skip dL/dz's zeros
 //   direct-conv.ts            Conv2D with one input channel: convolved directly, no im2col
+//   winograd-conv.ts          Conv2D 3x3, stride 1, 'valid', >= 16 channels: Winograd F(2x2, 3x3)
+//   batch-norm-relu.ts        BatchNormalization → ReLU: fused passes, f32 SIMD, split across threads
 //   tiling-max-pool.ts        MaxPooling2D with side-by-side windows: dx in one pass
 //   sparse-input-dense.ts     Dense reading the model's input: products over the nonzero pixels only
 //
@@ -21,6 +23,10 @@ import { ConvReluMaxPool } from './conv-relu-max-pool.ts';
 import { DirectConv2D } from './direct-conv.ts';
 import { SparseInputDense } from './sparse-input-dense.ts';
 import { TilingMaxPool } from './tiling-max-pool.ts';
+import { WinogradConv2D } from './winograd-conv.ts';
+import { BatchNormRelu } from './batch-norm-relu.ts';
+import { BatchNormalization } from '../layers/batch-normalization.ts';
+import { ReLU } from '../layers/activations.ts';
 
 /** The layers to run for a built model: fast layers where a rewrite applies, the textbook ones elsewhere. */
 export function optimizeLayers(layers: readonly Layer[], backend: Backend): Layer[] {
@@ -38,6 +44,11 @@ export function optimizeLayers(layers: readonly Layer[], backend: Backend): Laye
       i++;
     } else if (layer instanceof Conv2D && DirectConv2D.applies(layer)) {
       out.push(new DirectConv2D(layer, backend));
+    } else if (layer instanceof Conv2D && WinogradConv2D.applies(layer)) {
+      out.push(new WinogradConv2D(layer, backend));
+    } else if (layer instanceof BatchNormalization && next instanceof ReLU) {
+      out.push(new BatchNormRelu(layer, next, backend));
+      i++;
     } else if (layer instanceof MaxPooling2D && TilingMaxPool.applies(layer)) {
       out.push(new TilingMaxPool(layer, backend));
     } else if (layer instanceof Dense && before.every((l) => l instanceof Flatten)) {

@@ -4,8 +4,8 @@
 import type { Kernels } from '../kernels.ts';
 import type { Arena } from '../memory.ts';
 
-export function referenceGemm(arena: Arena): Pick<Kernels, 'gemmNN' | 'gemmNT' | 'gemmTN' | 'gemmNNBias'> {
-  return {
+export function referenceGemm(arena: Arena): Pick<Kernels, 'gemmNN' | 'gemmNT' | 'gemmTN' | 'gemmNNBias' | 'gemmBatched'> {
+  const kernels: Pick<Kernels, 'gemmNN' | 'gemmNT' | 'gemmTN' | 'gemmNNBias' | 'gemmBatched'> = {
     /** C[m,n] (+)= A[m,k] · B[k,n] */
     gemmNN(a, b, c, m, k, n, accumulate) {
       const f = arena.f32;
@@ -58,5 +58,12 @@ export function referenceGemm(arena: Arena): Pick<Kernels, 'gemmNN' | 'gemmNT' |
         }
       }
     },
+
+    /** `count` products of one form (0: NN, 1: NT, 2: TN), the i-th at a + i·strideA, ... (strides in elements). */
+    gemmBatched(form, a, b, c, m, k, n, count, strideA, strideB, strideC) {
+      const product = [kernels.gemmNN, kernels.gemmNT, kernels.gemmTN][form];
+      for (let i = 0; i < count; i++) product(a + 4 * i * strideA, b + 4 * i * strideB, c + 4 * i * strideC, m, k, n, 0);
+    },
   };
+  return kernels;
 }

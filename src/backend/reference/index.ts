@@ -10,10 +10,12 @@ import { referenceActivations } from './activations.ts';
 import { referenceNormalization } from './normalization.ts';
 import { referenceAveragePooling } from './average-pooling.ts';
 import { referenceAugment } from './augment.ts';
+import { referenceWinograd } from './winograd.ts';
+import { referenceBatchNormRelu } from './batch-norm-relu.ts';
 
 export function referenceKernels(arena: Arena): Kernels {
   return {
     ...referenceGemm(arena), ...referenceElementwise(arena), ...referenceConv(arena), ...referenceSparse(arena),
-    ...referenceActivations(arena), ...referenceNormalization(arena), ...referenceAveragePooling(arena), ...referenceAugment(arena),
+    ...referenceActivations(arena), ...referenceNormalization(arena), ...referenceAveragePooling(arena), ...referenceAugment(arena), ...referenceWinograd(arena), ...referenceBatchNormRelu(arena),
   };
 }
